@@ -1,0 +1,1 @@
+"""Probe designs shipped with the package (the NTISTP reference: ``ntistp.toml``)."""
