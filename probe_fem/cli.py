@@ -1,0 +1,176 @@
+"""Command line: ``probe-fem calibrate | mesh | converge [DESIGN]``.
+
+Every command validates the design completely before meshing; a bad design
+prints one message per problem and exits with code 2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .design import Design, DesignError, load_design
+from .progress import Stages
+
+PUBLISHED_RP, PUBLISHED_RP_U = 72_800.0, 500.0  # K/W, Lee et al. 2013
+EXIT_BAD_INPUT = 2
+
+
+def _out_dir(args: argparse.Namespace, design: Design) -> Path:
+    return Path(args.out) if args.out else Path("results") / design.name
+
+
+def _write_field(model, T, target: Path) -> Path:
+    from .geometry import region_of_elements
+    from .io import write_vtu
+
+    m = model.probe.mesh.skfem
+    q = model.problem.power
+    return write_vtu(target, m.p, m.t, {"dT_K": T, "dT_per_W_K_per_W": T / q},
+                     {"region": region_of_elements(model.probe)})
+
+
+def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) -> int:
+    from .plots import plot_heat_path
+    from .io import write_json
+    from .results import build_model, software_versions, solve_steady
+
+    stages = Stages(quiet=args.quiet)
+    model = build_model(design, refine=args.refine, stages=stages)
+    report, T = solve_steady(model, stages=stages, method=args.solver)
+    out = _out_dir(args, design)
+    with stages("writing", f"results to {out}/"):
+        data = {"design": design.name, "design_fingerprint": design.fingerprint(), "refine": args.refine,
+                "published": {"R_P_K_per_W": PUBLISHED_RP, "uncertainty_K_per_W": PUBLISHED_RP_U},
+                **report.to_dict(), "software": software_versions()}
+        files = [write_json(out / "steady.json", data), _write_field(model, T, out / "temperature.vtu"),
+                 plot_heat_path(model, T, out / "heat_path.png")]
+    report.seconds = dict(stages.seconds)
+    _print_report(console, design, report)
+    for f in files:
+        console.print(f"wrote {f}")
+    return 0
+
+
+def _print_report(console: Console, design: Design, r) -> None:
+    t = Table(title=f"probe-fem steady calibration — {design.name} (design {design.fingerprint()})")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    dev = (r.R_P - PUBLISHED_RP) / PUBLISHED_RP
+    rows = [("R_P = ΔT_TC / Q_P", f"{r.R_P:,.1f}", "K/W"),
+            ("published R_P (Lee et al. 2013)", f"{PUBLISHED_RP:,.0f} ± {PUBLISHED_RP_U:,.0f}", "K/W"),
+            ("deviation from published", f"{dev:+.2%}", ""),
+            ("R_apex = ΔT_apex / Q_P", f"{r.R_apex:,.1f}", "K/W"),
+            (f"ΔT_TC at Q_P = {r.power:g} W", f"{r.dT_tc * 1e3:.4f}", "mK"),
+            ("heat balance |out − in| / in", f"{r.balance_error:.1e}", ""),
+            *[(f"R share: {k}", f"{v:,.1f}", "K/W") for k, v in r.breakdown.items()],
+            ("shares sum vs R_apex (rel. error)", f"{r.breakdown_error:.1e}", ""),
+            ("mesh", f"{r.dofs:,} dofs / {r.elements:,} tets", ""),
+            ("solver", r.solver, ""),
+            *[(f"wall time: {k}", f"{v:.2f}", "s") for k, v in r.seconds.items()]]
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
+
+
+def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
+    from .geometry import build_mesh, region_of_elements
+    from .io import write_vtu
+
+    stages = Stages(quiet=args.quiet)
+    with stages("meshing"):
+        pm = build_mesh(design, refine=args.refine)
+    target = Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu"
+    if target.suffix != ".vtu":
+        console.print(f"--out = {str(target)!r}: must end in .vtu", style="red")
+        return EXIT_BAD_INPUT
+    m = pm.mesh.skfem
+    write_vtu(target, m.p, m.t, {}, {"region": region_of_elements(pm)})
+    console.print(f"{pm.mesh.n_nodes:,} nodes, {pm.mesh.n_elements:,} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
+    console.print(f"wrote {target}")
+    return 0
+
+
+def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> int:
+    from .convergence import study
+    from .io import write_json
+    from .plots import plot_convergence
+
+    stages = Stages(quiet=args.quiet)
+    s = study(design, levels=args.levels, start=args.refine / 2, stages=stages)
+    t = Table(title=f"mesh convergence of R_P — {design.name} (size ÷{s.ratio:g} per step)")
+    for col in ("refine", "dofs", "tetrahedra", "R_P (K/W)", "change"):
+        t.add_column(col, justify="right")
+    for i, (f, r) in enumerate(zip(s.refine, s.reports)):
+        t.add_row(f"×{f:g}", f"{r.dofs:,}", f"{r.elements:,}", f"{r.R_P:,.1f}",
+                  f"{s.changes[i - 1]:.3%}" if i else "")
+    console.print(t)
+    if s.order is not None:
+        console.print(f"observed order {s.order:.2f}; Richardson-extrapolated R_P = {s.extrapolated:,.1f} K/W "
+                      f"({(s.extrapolated - PUBLISHED_RP) / PUBLISHED_RP:+.2%} from the published value)")
+    else:
+        console.print("observed order undefined (changes not monotone); no Richardson value")
+    out = _out_dir(args, design)
+    files = [write_json(out / "convergence.json", {"design": design.name, "design_fingerprint": design.fingerprint(),
+                                                   **s.to_dict()}),
+             plot_convergence(s, out / "convergence.png")]
+    for f in files:
+        console.print(f"wrote {f}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="probe-fem", description="Finite-element calibration of thermocouple probes")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("design", nargs="?", default=None,
+                        help="design TOML file (default: the embedded NTISTP reference design)")
+        sp.add_argument("--out", default=None, help="output folder (default: results/<design name>)")
+        sp.add_argument("--refine", type=_positive, default=1.0, help="divide all mesh sizes by this factor")
+        sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+    c = sub.add_parser("calibrate", help="steady model: R_P, apex rise, heat balance, breakdown; writes JSON, VTU, PNG")
+    common(c)
+    c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
+    c.set_defaults(func=cmd_calibrate)
+    m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
+    common(m)
+    m.set_defaults(func=cmd_mesh)
+    v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
+                       "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
+    common(v)
+    v.add_argument("--levels", type=int, choices=range(2, 6), default=3, metavar="{2..5}")
+    v.set_defaults(func=cmd_converge)
+    return p
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"{value:g}: allowed range 0.1 to 16")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``probe-fem`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        design = load_design(args.design)
+    except DesignError as exc:
+        Console(stderr=True).print(str(exc), style="red", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
+    return args.func(args, design, console)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Figures: temperature along the heat path, mesh convergence.  Saved atomically as PNG."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from skfem import Basis, ElementTetP1  # noqa: E402
+
+from .convergence import ConvergenceStudy  # noqa: E402
+from .io import atomic_path  # noqa: E402
+from .mesh import MICRON  # noqa: E402
+from .results import ProbeModel  # noqa: E402
+
+
+def heat_path(model: ProbeModel, n: int = 300) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points (3×n, m) along the electrode's mid-plane: root → tip base (y = 0) → up the face → apex.
+
+    Returns the points, their path coordinate (m) and the path coordinate of the tip base.
+    """
+    d, lay = model.design, model.probe.layout
+    th = d.face_angle
+    s_m = (lay.s[2] + lay.s[3]) / 2
+    b0, h = d.tip.base_m / MICRON / 2, d.tip.height_m / MICRON
+    z_flat = lay.z0 + s_m
+    x_corner = lay.x_tip - (b0 + s_m * math.tan(th / 2))
+    z_top = lay.z0 + h + s_m
+    a0 = d.core_apex_half_width / MICRON
+    corner = np.array([x_corner, 0, z_flat])
+    top = np.array([lay.x_tip - (a0 + s_m * math.tan(th / 2)), 0, z_top])
+    n1 = int(n * x_corner / (x_corner + np.linalg.norm(top - corner)))
+    flat = np.stack([np.linspace(1e-3, x_corner, n1, endpoint=False), np.zeros(n1), np.full(n1, z_flat)])
+    up = corner[:, None] + (top - corner)[:, None] * np.linspace(0, 1, n - n1)[None, :]
+    pts = np.hstack([flat, up])
+    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(pts, axis=1), axis=0))])
+    return pts * MICRON, s * MICRON, x_corner * MICRON
+
+
+def plot_heat_path(model: ProbeModel, T: np.ndarray, target: str | Path, title: str = "") -> Path:
+    """ΔT per watt along the electrode from the heat sink to the apex, with the junction level marked."""
+    pts, s, s_base = heat_path(model)
+    basis = Basis(model.probe.mesh.skfem, ElementTetP1(), intorder=1)
+    dT = basis.probes(pts).tocsr() @ T / model.problem.power
+    tc = model.problem.sensor @ T / model.problem.power
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(s / MICRON, dT / 1e3, lw=2, label="electrode mid-plane, y = 0")
+    ax.axvline(s_base / MICRON, color="0.6", ls=":", label="tip base")
+    ax.axhline(tc / 1e3, color="C3", ls="--", label=f"thermocouple junction mean: R_P = {tc:,.0f} K/W")
+    ax.set_xlabel("path from heat sink along body, then up the tip face (µm)")
+    ax.set_ylabel("ΔT / Q  (10³ K/W)")
+    ax.set_title(title or f"{model.design.name}: steady temperature along the heat path")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return Path(target)
+
+
+def plot_convergence(study: ConvergenceStudy, target: str | Path) -> Path:
+    """R_P against DOFs, with the Richardson value."""
+    dofs = [r.dofs for r in study.reports]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.semilogx(dofs, study.values, "o-", label="FEM")
+    if study.extrapolated is not None:
+        ax.axhline(study.extrapolated, color="C2", ls="--",
+                   label=f"Richardson {study.extrapolated:,.0f} K/W (order {study.order:.2f})")
+    ax.axhspan(72800 - 500, 72800 + 500, color="C1", alpha=0.2, label="published 72,800 ± 500 K/W")
+    ax.set_xlabel("degrees of freedom")
+    ax.set_ylabel("R_P (K/W)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return Path(target)
