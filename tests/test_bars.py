@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import gmsh
 import numpy as np
 import pytest
 
 from probe_fem import steady
-from probe_fem.mesh import MICRON, extract, generate, gmsh_session
-
-occ = gmsh.model.occ
-
-
-def layered_bar(length_um: float, layers_um: list[float], width_um: float = 1.0, size_um: float = 0.35):
-    """Bar along x made of stacked layers (z); sink at x = 0, source at x = L, sensor slab around L/2.
-
-    Returns the mesh and, per element, the index of its layer.
-    """
-    with gmsh_session():
-        z, boxes = 0.0, []
-        for t in layers_um:
-            boxes.append(occ.addBox(0, 0, z, length_um, width_um, t))
-            z += t
-        slab = occ.addBox(0.45 * length_um, -1, -1, 0.1 * length_um, width_um + 2, z + 2)
-        _, out_map = occ.fragment([(3, b) for b in boxes] + [(3, slab)], [])
-        occ.synchronize()
-        in_slab = {t for _, t in out_map[-1]}
-        layer_of = {t: i for i, pieces in enumerate(out_map[:-1]) for _, t in pieces}
-        volumes = {f"layer{i}": sorted(t for t, j in layer_of.items() if j == i) for i in range(len(boxes))}
-        volumes["sensor"] = sorted(in_slab & set(layer_of))
-        e = 1e-6
-        root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -e, -e, e, width_um + e, z + e, 2)]
-        hot = [t for _, t in gmsh.model.getEntitiesInBoundingBox(length_um - e, -e, -e, length_um + e,
-                                                                 width_um + e, z + e, 2)]
-        gmsh.option.setNumber("Mesh.MeshSizeMax", size_um)
-        generate(3)
-        mesh = extract(volumes, {"root": root, "apex": hot})
-    layer = np.zeros(mesh.n_elements, dtype=int)
-    for i in range(len(boxes)):
-        layer[mesh.skfem.subdomains[f"layer{i}"]] = i
-    return mesh, layer
+from probe_fem.mesh import MICRON
+from probe_fem.shapes import layered_bar
 
 
 def transfer_resistance(mesh, k, power=1e-6):
