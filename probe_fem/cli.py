@@ -1,4 +1,4 @@
-"""Command line: ``probe-fem calibrate | mesh | converge [DESIGN]``.
+"""Command line: ``probe-fem calibrate | modulation | mesh | converge [DESIGN]``.
 
 Every command validates the design completely before meshing; a bad design
 prints one message per problem and exits with code 2, writing nothing.
@@ -35,25 +35,79 @@ def _write_field(model, T, target: Path) -> Path:
 
 
 def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) -> int:
-    from .plots import plot_heat_path
+    from .dynamics import analyze
     from .io import write_json
+    from .plots import plot_bode, plot_heat_path, plot_step
     from .results import build_model, software_versions, solve_steady
 
     stages = Stages(quiet=args.quiet)
     model = build_model(design, refine=args.refine, stages=stages)
     report, T = solve_steady(model, stages=stages, method=args.solver)
+    dyn = analyze(model, stages=stages)
     out = _out_dir(args, design)
     with stages("writing", f"results to {out}/"):
         data = {"design": design.name, "design_fingerprint": design.fingerprint(), "refine": args.refine,
                 "published": {"R_P_K_per_W": PUBLISHED_RP, "uncertainty_K_per_W": PUBLISHED_RP_U},
-                **report.to_dict(), "software": software_versions()}
-        files = [write_json(out / "steady.json", data), _write_field(model, T, out / "temperature.vtu"),
-                 plot_heat_path(model, T, out / "heat_path.png")]
+                **report.to_dict(), "dynamics": dyn.to_dict(), "software": software_versions()}
+        files = [_write_field(model, T, out / "temperature.vtu"), plot_heat_path(model, T, out / "heat_path.png"),
+                 plot_step(dyn, out / "step_response.png"), plot_bode(dyn, out / "bode.png")]
+        data["wall_time_s"] = dict(stages.seconds)
+        files.insert(0, write_json(out / "results.json", data))
     report.seconds = dict(stages.seconds)
     _print_report(console, design, report)
+    _print_dynamics(console, dyn)
     for f in files:
         console.print(f"wrote {f}")
     return 0
+
+
+def _print_dynamics(console: Console, dyn) -> None:
+    m, v = dyn.modes, dyn.verdict
+    t = Table(title="dynamic response (heat step / modulation at the apex, read at the thermocouple)")
+    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
+        t.add_column(col, justify=just)
+    dom = m.dominant
+    rows = [(f"mode {i + 1}: τ, weight at TC / apex", f"{tau * 1e6:.4g}   {w:+.4f} / {wa:+.4f}", "µs")
+            for i, (tau, w, wa) in enumerate(zip(m.tau[:5], m.weight_tc[:5], m.weight_apex[:5]))]
+    rows += [("dominant mode (largest TC weight)", f"#{dom + 1}: τ = {m.tau[dom] * 1e6:.4g}", "µs"),
+             ("step t10 / t63 / t90 at TC", f"{dyn.t10 * 1e6:.3g} / {dyn.t63 * 1e6:.4g} / {dyn.t90 * 1e6:.4g}", "µs"),
+             ("step end vs R_P (rel. error)", f"{dyn.step.final_error:.1e}", ""),
+             ("BDF2 vs reduced model (max, rel. R_P)", f"{dyn.step_rom_error:.1e}", ""),
+             ("f−3dB at TC", f"{dyn.f_3dB / 1e3:.4g}", "kHz"),
+             ("reduced model vs direct solves", f"{dyn.check.max_error:.1e} (dim {dyn.rom.dim})", ""),
+             (f"modulation at {v.frequency:g} Hz: worst demod. error", f"{max(v.errors.values()):.2e}", ""),
+             (f"verdict (tolerance {v.tolerance:g})", "quasi-static" if v.ok else "NOT quasi-static", ""),
+             ("highest frequency within tolerance", f"{v.max_frequency:.4g}", "Hz")]
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
+
+
+def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -> int:
+    from .dynamics import analyze
+    from .modulation import Waveform
+
+    wave = Waveform(levels=tuple(args.levels))
+    stages = Stages(quiet=args.quiet)
+    model = build_model_for(design, args, stages)
+    dyn = analyze(model, frequency_Hz=args.frequency, tolerance=args.tolerance, wave=wave, stages=stages)
+    v = dyn.verdict
+    t = Table(title=f"modulation check — {design.name}: Q per phase {', '.join(f'{n}: {q:g}' for n, q in zip(wave.names, wave.levels))} (relative)")
+    for col in ("phase", "demodulated error", "tolerance"):
+        t.add_column(col, justify="right")
+    for name, err in v.errors.items():
+        t.add_row(f"ΔT({name}) − ΔT(0)", f"{err:.3e}", f"{v.tolerance:g}")
+    console.print(t)
+    console.print(f"at {v.frequency:g} Hz: {'quasi-static' if v.ok else 'NOT quasi-static'}; "
+                  f"highest frequency within {v.tolerance:g}: {v.max_frequency:.4g} Hz "
+                  f"(thermocouple mean delay {dyn.rom.mean_delay * 1e6:.3g} µs, t63 {dyn.t63 * 1e6:.3g} µs)")
+    return 0 if v.ok else 1
+
+
+def build_model_for(design: Design, args: argparse.Namespace, stages: Stages):
+    from .results import build_model
+
+    return build_model(design, refine=args.refine, stages=stages)
 
 
 def _print_report(console: Console, design: Design, r) -> None:
@@ -135,13 +189,21 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--refine", type=_positive, default=1.0, help="divide all mesh sizes by this factor")
         sp.add_argument("--quiet", action="store_true", help="no progress output")
 
-    c = sub.add_parser("calibrate", help="steady model: R_P, apex rise, heat balance, breakdown; writes JSON, VTU, PNG")
+    c = sub.add_parser("calibrate", help="R_P, breakdown, modes, step and frequency response, 12.25 Hz verdict; "
+                       "writes JSON, VTU, PNG")
     common(c)
     c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
     c.set_defaults(func=cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)
     m.set_defaults(func=cmd_mesh)
+    mo = sub.add_parser("modulation", help="how faithfully phase-averaged ΔT_TC follows a three-level modulation")
+    common(mo)
+    mo.add_argument("--frequency", type=_frequency, default=12.25, help="modulation frequency, Hz (default 12.25)")
+    mo.add_argument("--tolerance", type=_fraction, default=1e-3, help="relative tolerance (default 1e-3)")
+    mo.add_argument("--levels", type=_levels, default=(1.0, 0.0, 0.8),
+                    help="relative heat in the +V, 0, -V phases (default 1,0,0.8)")
+    mo.set_defaults(func=cmd_modulation)
     v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
                        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
     common(v)
@@ -151,13 +213,39 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0.1 <= value <= 16:
         raise argparse.ArgumentTypeError(f"{value:g}: allowed range 0.1 to 16")
     return value
+
+
+def _frequency(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= 1e9:
+        raise argparse.ArgumentTypeError(f"{value:g}: allowed (0, 1e9] Hz")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value:g}: allowed (0, 1)")
+    return value
+
+
+def _levels(text: str) -> tuple[float, float, float]:
+    parts = [_number(p) for p in text.split(",")]
+    if len(parts) != 3 or min(parts) < 0 or parts[0] == parts[1] or parts[2] == parts[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: three heat levels >= 0 for +V,0,-V, the bias phases "
+                                         "different from the 0 V phase")
+    return tuple(parts)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def main(argv: list[str] | None = None) -> int:
