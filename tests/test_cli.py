@@ -1,0 +1,74 @@
+"""End-to-end CLI on a coarse copy of the reference design: outputs, units, no half-written files."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from probe_fem.cli import main
+from probe_fem.design import embedded_design_path
+
+
+@pytest.fixture(scope="module")
+def tiny_toml(tmp_path_factory):
+    text = embedded_design_path().read_text()
+    text = re.sub(r"size_apex_nm = \S+", "size_apex_nm = 30", text)
+    text = re.sub(r"size_tc_nm = \S+", "size_tc_nm = 60", text)
+    text = re.sub(r"size_far_um = \S+", "size_far_um = 1.1", text)
+    path = tmp_path_factory.mktemp("design") / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibrated(tiny_toml, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    assert main(["calibrate", str(tiny_toml), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_calibrate_writes_results_with_units(calibrated):
+    data = json.loads((calibrated / "results.json").read_text())
+    assert data["R_P_K_per_W"] == pytest.approx(72_800, rel=0.02)
+    assert data["heat_balance"]["relative_error"] < 1e-8
+    dyn = data["dynamics"]
+    assert 5e-6 < dyn["step_response"]["t63_s"] < 20e-6
+    assert 5e-6 < dyn["modes"]["dominant_tau_s"] < 20e-6
+    assert dyn["frequency_response"]["reduced_vs_direct_max_relative_error"] < 1e-3
+    assert dyn["modulation"]["frequency_Hz"] == 12.25
+    assert set(data["wall_time_s"]) >= {"meshing", "assembly", "solve", "eigen", "step response"}
+
+
+def test_calibrate_writes_field_and_figures_and_no_temporaries(calibrated):
+    import meshio
+
+    field = meshio.read(calibrated / "temperature.vtu")
+    assert "dT_K" in field.point_data and "region" in field.cell_data
+    for name in ("heat_path.png", "step_response.png", "bode.png"):
+        assert (calibrated / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in calibrated.iterdir() if ".tmp" in p.name]
+
+
+def test_modulation_command_verdicts(tiny_toml, capsys):
+    assert main(["modulation", str(tiny_toml), "--frequency", "12.25", "--quiet"]) == 0
+    assert "quasi-static" in capsys.readouterr().out
+    assert main(["modulation", str(tiny_toml), "--frequency", "5000", "--quiet"]) == 1
+    assert "NOT quasi-static" in capsys.readouterr().out
+
+
+def test_mesh_command(tiny_toml, tmp_path, capsys):
+    assert main(["mesh", str(tiny_toml), "--out", str(tmp_path / "m.vtu"), "--quiet"]) == 0
+    assert (tmp_path / "m.vtu").stat().st_size > 0
+    assert "fingerprint" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["modulation", "--frequency", "-3"], ["modulation", "--tolerance", "2"],
+                                  ["modulation", "--levels", "1,0"], ["calibrate", "--refine", "0"]])
+def test_bad_options_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "allowed" in err or "three heat levels" in err
