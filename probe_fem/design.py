@@ -123,6 +123,16 @@ class MeshSettings(_Section):
     seed: Annotated[int, Field(ge=0)] = 1
 
 
+class Measured(_Section):
+    """Measured calibration of a built probe; a measured R_P overrides the FEM value in the calibration."""
+
+    R_P_K_per_W: Annotated[float, Field(gt=0, le=1e12)] | None = None
+    R_P_uncertainty_K_per_W: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    S_TC_uV_per_K: Annotated[float, Field(gt=0, le=1e4)] = 16.3
+    S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] = 0.2
+    source: str = "Lee et al., Nature 498, 209 (2013): S_TC = 16.3 +/- 0.2 uV/K"
+
+
 class Material(_Section):
     """Isotropic material near 300 K."""
 
@@ -151,6 +161,7 @@ class Design(_Section):
     source: Source = Source()
     sink: Sink = Sink()
     mesh: MeshSettings
+    measured: Measured = Measured()
     materials: dict[str, Material]
     provenance: dict[str, str] = {}
 
@@ -330,6 +341,8 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
     if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
         c.fail(("body", "length_m"), "the body must hold the coated tip: must be >",
                d.tip.setback_m + 2 * half_foot)
+    if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
+        c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
     m = d.mesh
     if m.size_apex_m > 2 * d.tip.apex_radius_m:
         c.fail(("mesh", "size_apex_m"), "must resolve the apex cap: must be <= 2 × apex radius =",

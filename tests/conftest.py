@@ -34,3 +34,20 @@ def tiny_design():
 @pytest.fixture(scope="session")
 def tiny_model(tiny_design):
     return build_model(tiny_design)
+
+
+@pytest.fixture(scope="session")
+def tiny_dynamics(tiny_model):
+    from probe_fem.dynamics import analyze
+
+    return analyze(tiny_model)
+
+
+@pytest.fixture(scope="session")
+def tiny_calibration(tiny_design, tiny_model, tiny_dynamics):
+    from probe_fem.calibration import build
+    from probe_fem.results import build_model, solve_steady
+
+    report, _ = solve_steady(tiny_model)
+    coarse, _ = solve_steady(build_model(tiny_design, refine=0.5))
+    return build(tiny_design, report, coarse.R_P, 1.0, tiny_dynamics)

@@ -77,29 +77,22 @@ def test_modulation_closed_form_matches_time_stepping(uniform_bar):
     assert abs(closed[2] - closed[1] - ts.R_P * 0.6) > 0.05 * ts.R_P  # the lag is visible here
 
 
-@pytest.fixture(scope="module")
-def probe_dynamics(tiny_model):
-    from probe_fem.dynamics import analyze
-
-    return analyze(tiny_model)
-
-
-def test_step_response_tends_to_steady_R_P(tiny_model, probe_dynamics):
+def test_step_response_tends_to_steady_R_P(tiny_model, tiny_dynamics):
     steady_report, _ = solve_steady(tiny_model)
-    s = probe_dynamics.step
+    s = tiny_dynamics.step
     assert s.tc[-1] == pytest.approx(steady_report.R_P, rel=1e-3)
     assert s.apex[-1] == pytest.approx(steady_report.R_apex, rel=1e-3)
     # a heat step never makes the junction cooler: consistent-mass P1 undershoots a little in the
     # first nanoseconds (dt far below h²/α), bounded here; after t10 the rise is monotone
     assert s.tc.min() > -1e-3 * s.R_P
-    late = s.t >= probe_dynamics.t10
+    late = s.t >= tiny_dynamics.t10
     assert np.all(np.diff(s.tc[late]) > -1e-6 * s.R_P)  # BDF2 may overshoot by ~1e-8 at large steps
-    assert probe_dynamics.t10 < probe_dynamics.t63 < probe_dynamics.t90
-    assert probe_dynamics.step_rom_error < 2e-3  # BDF2 against the independent reduced model
+    assert tiny_dynamics.t10 < tiny_dynamics.t63 < tiny_dynamics.t90
+    assert tiny_dynamics.step_rom_error < 2e-3  # BDF2 against the independent reduced model
 
 
-def test_reduced_model_against_direct_solves_and_modes(probe_dynamics):
-    d = probe_dynamics
+def test_reduced_model_against_direct_solves_and_modes(tiny_dynamics):
+    d = tiny_dynamics
     assert d.check.max_error < 1e-3
     assert d.rom.dc == pytest.approx(d.system.R_P, rel=1e-9)
     assert 1 / d.rom.lam.min() == pytest.approx(d.modes.tau[0], rel=1e-6)
@@ -107,9 +100,9 @@ def test_reduced_model_against_direct_solves_and_modes(probe_dynamics):
     assert abs(d.rom.H(2 * np.pi * np.array([d.f_3dB]))[0]) == pytest.approx(d.system.R_P / np.sqrt(2), rel=1e-6)
 
 
-def test_modulation_error_small_far_below_and_large_far_above(probe_dynamics):
-    rom = probe_dynamics.rom
-    tau = probe_dynamics.modes.tau[0]
+def test_modulation_error_small_far_below_and_large_far_above(tiny_dynamics):
+    rom = tiny_dynamics.rom
+    tau = tiny_dynamics.modes.tau[0]
     wave = modulation.Waveform()
     low, high = 1e-4 / tau, 1.0 / tau
     assert modulation.worst_error(rom, wave, low) < 1e-3
