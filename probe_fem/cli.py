@@ -1,4 +1,4 @@
-"""Command line: ``probe-fem calibrate | modulation | mesh | converge [DESIGN]``.
+"""Command line: ``probe-fem calibrate | modulation | network | mesh | converge [DESIGN]``, ``export CALIB``.
 
 Every command validates the design completely before meshing; a bad design
 prints one message per problem and exits with code 2, writing nothing.
@@ -18,6 +18,11 @@ from .progress import Stages
 
 PUBLISHED_RP, PUBLISHED_RP_U = 72_800.0, 500.0  # K/W, Lee et al. 2013
 EXIT_BAD_INPUT = 2
+
+
+def _error(text: str) -> None:
+    """Errors go to stderr unwrapped, one problem per line, so scripts can grep them."""
+    print(text, file=sys.stderr)
 
 
 def _out_dir(args: argparse.Namespace, design: Design) -> Path:
@@ -40,10 +45,15 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     from .plots import plot_bode, plot_heat_path, plot_step
     from .results import build_model, software_versions, solve_steady
 
+    from .calibration import build
+
     stages = Stages(quiet=args.quiet)
+    coarse, _ = solve_steady(build_model(design, refine=args.refine / 2, stages=stages), method=args.solver)
+    stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
     model = build_model(design, refine=args.refine, stages=stages)
     report, T = solve_steady(model, stages=stages, method=args.solver)
     dyn = analyze(model, stages=stages)
+    cal = build(design, report, coarse.R_P, args.refine, dyn, software_versions())
     out = _out_dir(args, design)
     with stages("writing", f"results to {out}/"):
         data = {"design": design.name, "design_fingerprint": design.fingerprint(), "refine": args.refine,
@@ -53,9 +63,14 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
                  plot_step(dyn, out / "step_response.png"), plot_bode(dyn, out / "bode.png")]
         data["wall_time_s"] = dict(stages.seconds)
         files.insert(0, write_json(out / "results.json", data))
+        files.insert(0, cal.save(Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json"))
     report.seconds = dict(stages.seconds)
     _print_report(console, design, report)
     _print_dynamics(console, dyn)
+    _print_network(console, cal.network)
+    console.print(f"calibration: R_P = {cal.R_P.value:,.0f} ± {cal.R_P.uncertainty:,.0f} K/W ({cal.R_P.origin}), "
+                  f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
+                  f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})")
     for f in files:
         console.print(f"wrote {f}")
     return 0
@@ -81,6 +96,81 @@ def _print_dynamics(console: Console, dyn) -> None:
     for row in rows:
         t.add_row(*row)
     console.print(t)
+
+
+def _print_network(console: Console, net) -> None:
+    t = Table(title=f"network validity of Q_P = ΔT_TC/R_P (R_S = {net.R_S_K_per_W:.3g} K/W, "
+                    f"Q_S/Q_P up to {net.QS_over_QP_max:g})")
+    for col in ("junction", "R_J (K/W)", "worst error", f"valid (≤ {net.tolerance:g})"):
+        t.add_column(col, justify="right")
+    for j in net.junctions:
+        t.add_row(j.name, f"{j.R_J_K_per_W:.3g}", f"{j.worst_relative_error:.2e}", "yes" if j.valid else "NO")
+    console.print(t)
+    console.print(f"apex vs thermocouple: ΔT_TC = {1 - net.apex_minus_tc_fraction:.3f} × ΔT_apex "
+                  "(R_P is the apex-to-junction transfer resistance, so Q_P = ΔT_TC/R_P holds all the same)")
+
+
+def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> int:
+    from . import network as nw
+    from .calibration import network_summary
+    from .results import build_model, solve_steady
+
+    try:
+        if args.molecule:
+            preset = {"bdnc": nw.PAPER_JUNCTIONS[1], "bda": nw.PAPER_JUNCTIONS[2], "au": nw.PAPER_JUNCTIONS[0]}
+            junction = preset[args.molecule]
+        elif args.junction_resistance:
+            R = nw.parse_quantity(args.junction_resistance, "resistance")
+            junction = nw.JunctionClass("user R_J", 0.0, 1.0 / R)
+        else:
+            G = nw.parse_quantity(args.junction_conductance, "conductance") if args.junction_conductance else 0.0
+            g = nw.parse_quantity(args.phonon_conductance, "thermal") if args.phonon_conductance else 0.0
+            junction = nw.JunctionClass("user", G, g)
+        R_J = junction.R_J
+    except ValueError as exc:
+        _error(f"network: {exc}")
+        return EXIT_BAD_INPUT
+    stages = Stages(quiet=args.quiet)
+    report, _ = solve_steady(build_model(design, refine=args.refine, stages=stages), stages=stages)
+    a, k = args.contact_radius_nm * 1e-9, args.substrate_k
+    R_S = nw.spreading_resistance(k, a)
+    c = nw.check(junction, report.R_apex, report.R_P, R_S, args.ratio_max, args.tolerance)
+    e0, e1 = c.errors
+    t = Table(title=f"network check — {design.name}, junction {junction.name}")
+    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
+        t.add_column(col, justify=just)
+    rows = [("R_J (junction)", f"{R_J:.4g}", "K/W"), ("R_S = 1/(4ka) (substrate)", f"{R_S:.4g}", "K/W"),
+            ("R_P (apex → thermocouple, FEM)", f"{report.R_P:,.0f}", "K/W"),
+            ("R_apex (apex node of the network, FEM)", f"{report.R_apex:,.0f}", "K/W"),
+            ("error of ΔT_TC/R_P at Q_S/Q_P = 0", f"{e0:+.3e}", ""),
+            (f"error at Q_S/Q_P = {args.ratio_max:g}", f"{e1:+.3e}", ""),
+            (f"verdict (tolerance {args.tolerance:g})", "valid" if c.ok else "NOT valid", ""),
+            ("ΔT_TC / ΔT_apex (apex heating)", f"{report.dT_tc / report.dT_apex:.4f}", "")]
+    if args.substrate_fem:
+        from .substrate import spreading_fem
+
+        r = spreading_fem(k, a)
+        rows.insert(2, ("R_S axisymmetric FEM (truncated half-space)", f"{r.R_fem:.4g} (analytic {r.R_truncated:.4g})",
+                        "K/W"))
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
+    _print_network(console, network_summary(report.R_apex, report.R_P, 1 - report.dT_tc / report.dT_apex,
+                                            args.tolerance, args.ratio_max, a, k))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from .calibration import Calibration, CalibrationError
+
+    try:
+        cal = Calibration.load(args.calibration)
+    except CalibrationError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    target = Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format)
+    console.print(f"wrote {cal.save(target, args.format)}")
+    return 0
 
 
 def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -> int:
@@ -136,13 +226,13 @@ def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
     from .geometry import build_mesh, region_of_elements
     from .io import write_vtu
 
+    target = Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu"
+    if target.suffix != ".vtu":
+        _error(f"--out = {str(target)!r}: must end in .vtu")
+        return EXIT_BAD_INPUT
     stages = Stages(quiet=args.quiet)
     with stages("meshing"):
         pm = build_mesh(design, refine=args.refine)
-    target = Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu"
-    if target.suffix != ".vtu":
-        console.print(f"--out = {str(target)!r}: must end in .vtu", style="red")
-        return EXIT_BAD_INPUT
     m = pm.mesh.skfem
     write_vtu(target, m.p, m.t, {}, {"region": region_of_elements(pm)})
     console.print(f"{pm.mesh.n_nodes:,} nodes, {pm.mesh.n_elements:,} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
@@ -193,6 +283,7 @@ def _parser() -> argparse.ArgumentParser:
                        "writes JSON, VTU, PNG")
     common(c)
     c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
+    c.add_argument("--calib", default=None, help="calibration file to write (default: calib/<design name>.json)")
     c.set_defaults(func=cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)
@@ -204,6 +295,24 @@ def _parser() -> argparse.ArgumentParser:
     mo.add_argument("--levels", type=_levels, default=(1.0, 0.0, 0.8),
                     help="relative heat in the +V, 0, -V phases (default 1,0,0.8)")
     mo.set_defaults(func=cmd_modulation)
+    n = sub.add_parser("network", help="validity of Q_P = ΔT_TC/R_P against junction and substrate resistances")
+    common(n)
+    g = n.add_mutually_exclusive_group()
+    g.add_argument("--junction-conductance", help="electrical conductance, e.g. 1G0 or 7.7e-5S (Wiedemann-Franz)")
+    g.add_argument("--junction-resistance", help="thermal resistance R_J, e.g. 1e7K/W")
+    g.add_argument("--molecule", choices=("au", "bdnc", "bda"), help="the paper's junction classes")
+    n.add_argument("--phonon-conductance", help="phonon thermal conductance, e.g. 30pW/K (adds to the electronic)")
+    n.add_argument("--contact-radius-nm", type=_positive_any, default=10.0, help="substrate hot-spot radius, nm")
+    n.add_argument("--substrate-k", type=_positive_any, default=317.0, help="substrate conductivity, W/(m K)")
+    n.add_argument("--ratio-max", type=_positive_any, default=4.0, help="largest Q_S/Q_P considered")
+    n.add_argument("--tolerance", type=_fraction, default=1e-3)
+    n.add_argument("--substrate-fem", action="store_true", help="also solve R_S by axisymmetric FEM")
+    n.set_defaults(func=cmd_network)
+    e = sub.add_parser("export", help="convert a JSON calibration to csv or mat")
+    e.add_argument("calibration", help="calibration JSON file")
+    e.add_argument("--format", choices=("csv", "mat", "json"), required=True)
+    e.add_argument("--out", default=None, help="target file (default: beside the input, new suffix)")
+    e.set_defaults(func=cmd_export, no_design=True)
     v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
                        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
     common(v)
@@ -223,6 +332,13 @@ def _frequency(text: str) -> float:
     value = _number(text)
     if not 0 < value <= 1e9:
         raise argparse.ArgumentTypeError(f"{value:g}: allowed (0, 1e9] Hz")
+    return value
+
+
+def _positive_any(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value:g}: must be > 0")
     return value
 
 
@@ -252,10 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probe-fem`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     console = Console()
+    if getattr(args, "no_design", False):
+        return args.func(args, console)
     try:
         design = load_design(args.design)
     except DesignError as exc:
-        Console(stderr=True).print(str(exc), style="red", markup=False, highlight=False)
+        _error(str(exc))
         return EXIT_BAD_INPUT
     return args.func(args, design, console)
 
