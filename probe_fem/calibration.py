@@ -56,6 +56,7 @@ class Dynamics(_Strict):
     t10_s: float = Field(gt=0)
     t63_s: float = Field(gt=0)
     t90_s: float = Field(gt=0)
+    t999_s: float = Field(gt=0, description="settling time to 99.9 % of the steady rise")
     f_3dB_Hz: float = Field(gt=0)
     mean_delay_s: float = Field(gt=0)
     mode_tau_s: list[float]
@@ -238,7 +239,7 @@ def build(design, report, R_P_coarse: float, refine: float, dynamics=None, softw
     if dynamics is not None:
         md, v = dynamics.modes, dynamics.verdict
         dyn = Dynamics(dominant_tau_s=float(md.tau[md.dominant]), t10_s=dynamics.t10, t63_s=dynamics.t63,
-                       t90_s=dynamics.t90, f_3dB_Hz=dynamics.f_3dB, mean_delay_s=dynamics.rom.mean_delay,
+                       t90_s=dynamics.t90, t999_s=dynamics.step.crossing(0.999), f_3dB_Hz=dynamics.f_3dB, mean_delay_s=dynamics.rom.mean_delay,
                        mode_tau_s=md.tau.tolist(), mode_weight_tc=md.weight_tc.tolist(),
                        modulation=Modulation(frequency_Hz=v.frequency, tolerance=v.tolerance,
                                              worst_relative_error=max(v.errors.values()),
