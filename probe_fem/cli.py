@@ -1,4 +1,5 @@
-"""Command line: ``probe-fem calibrate | modulation | network | mesh | converge [DESIGN]``, ``export CALIB``.
+"""Command line: ``probe-fem calibrate | modulation | network | mesh | converge [DESIGN]``,
+``export CALIB``, ``landauer``, ``simulate``, ``analyze TRACES``.
 
 Every command validates the design completely before meshing; a bad design
 prints one message per problem and exits with code 2, writing nothing.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from rich.console import Console
 from rich.table import Table
@@ -173,6 +176,90 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_landauer(args: argparse.Namespace, console: Console) -> int:
+    from .landauer import G0, Junction, Table as TauTable, preset
+
+    try:
+        junction = Junction(TauTable.load(args.table)) if args.table else preset(args.model)
+        bias = _bias_list(args.bias)
+    except ValueError as exc:
+        _error(f"landauer: {exc}")
+        return EXIT_BAD_INPUT
+    c = junction.currents(np.concatenate([bias, -bias]))
+    n = bias.size
+    t = Table(title=f"Landauer dissipation — {args.table or args.model}: G = {junction.conductance / G0:.4g} G0, "
+                    f"S = {junction.seebeck * 1e6:+.3g} µV/K, T = {junction.T:g} K")
+    for col in ("V (V)", "I (nA)", "Q_P (nW)", "Q_S (nW)", "Q_total (nW)", "Q_P/Q_total"):
+        t.add_column(col, justify="right")
+    for i in list(range(n)) + list(range(n, 2 * n)):
+        t.add_row(f"{(bias[i % n] if i < n else -bias[i % n]):+.4g}", f"{c['I'][i] * 1e9:.4g}",
+                  f"{c['Q_P'][i] * 1e9:.4g}", f"{c['Q_S'][i] * 1e9:.4g}", f"{c['Q_total'][i] * 1e9:.4g}",
+                  f"{c['Q_P'][i] / c['Q_total'][i]:.4f}")
+    console.print(t)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
+    from .calibration import Calibration, CalibrationError
+    from .landauer import preset
+    from .simulate import simulate
+
+    try:
+        cal = Calibration.load(args.calibration)
+        bias = _bias_list(args.bias)
+        junction = preset(args.model)
+        traces, truth = simulate(junction, list(bias), cal, args.junctions, args.seconds, args.fs,
+                                 1 / args.frequency, args.noise_nV, args.drift_nV, args.spread, args.seed)
+    except (CalibrationError, ValueError) as exc:
+        _error(f"simulate: {exc}")
+        return EXIT_BAD_INPUT
+    out = traces.save(args.out)
+    console.print(f"wrote {out}: {traces.t.size:,} samples at {traces.fs:g} Hz, {len(np.unique(traces.segment))} "
+                  f"junction segments, model {args.model}")
+    for tr in truth:
+        console.print(f"  V_M = {tr.V_M:g} V: true ΔT(+) = {tr.dT_plus * 1e3:.4f} mK, ΔT(−) = {tr.dT_minus * 1e3:.4f} mK")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    from .analysis import TraceError, Traces, demodulate
+    from .calibration import Calibration, CalibrationError
+    from .landauer import preset
+    from .plots import plot_dissipation
+
+    try:
+        cal = Calibration.load(args.calibration)
+        traces = Traces.load(args.traces)
+        results = demodulate(traces, cal, period=1 / args.frequency)
+        junction = preset(args.model) if args.model else None
+    except (CalibrationError, TraceError, ValueError) as exc:
+        _error(f"analyze: {exc}")
+        return EXIT_BAD_INPUT
+    t = Table(title=f"dissipation in the probe — {args.traces} (R_P = {cal.R_P.value:,.0f} ± "
+                    f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.S_TC.value * 1e6:.3g} µV/K)")
+    for col in ("V_M (V)", "ΔT_TC,Avg (mK)", "Q_P,Avg (nW)", "Q_Total,Avg (nW)", "f = Q_P/Q_Total", "periods"):
+        t.add_column(col, justify="right")
+    for pair in results:
+        for r in pair:
+            t.add_row(f"{r.V_M:+.4g}", f"{r.dT * 1e3:.4f} ± {r.u_dT * 1e3:.4f}", f"{r.Q_P * 1e9:.3f} ± {r.u_Q_P * 1e9:.3f}",
+                      f"{r.Q_total * 1e9:.3f} ± {r.u_Q_total * 1e9:.3f}", f"{r.fraction:.4f} ± {r.u_fraction:.4f}",
+                      str(r.periods))
+    console.print(t)
+    target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
+    console.print(f"wrote {plot_dissipation(results, cal.R_P.value, target, junction, str(args.traces))}")
+    return 0
+
+
+def _bias_list(text: str) -> np.ndarray:
+    try:
+        v = np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise ValueError(f"bias = {text!r}: give comma-separated volts, e.g. 0.74,0.95") from None
+    if v.size == 0 or np.any(v <= 0) or np.any(v > 10):
+        raise ValueError(f"bias = {text!r}: each amplitude must be in (0, 10] V")
+    return v
+
+
 def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -> int:
     from .dynamics import analyze
     from .modulation import Waveform
@@ -313,6 +400,32 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("csv", "mat", "json"), required=True)
     e.add_argument("--out", default=None, help="target file (default: beside the input, new suffix)")
     e.set_defaults(func=cmd_export, no_design=True)
+    la = sub.add_parser("landauer", help="Q_P, Q_S, Q_total per bias from a transmission model (paper Eq. 1)")
+    la.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
+    la.add_argument("--table", default=None, help="transmission table: two columns, E - E_F (eV) and tau")
+    la.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated amplitudes (V)")
+    la.set_defaults(func=cmd_landauer, no_design=True)
+    si = sub.add_parser("simulate", help="synthetic three-level modulation traces for a junction model")
+    si.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
+    si.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated V_M (V)")
+    si.add_argument("--calibration", default="calib/ntistp.json")
+    si.add_argument("--junctions", type=int, default=10, help="junction segments per V_M")
+    si.add_argument("--seconds", type=_positive_any, default=5.0, help="seconds per junction")
+    si.add_argument("--fs", type=_positive_any, default=2000.0, help="sampling frequency (Hz)")
+    si.add_argument("--frequency", type=_frequency, default=12.25, help="modulation frequency (Hz)")
+    si.add_argument("--noise-nV", type=float, default=20.0, help="thermocouple noise, nV rms per sample")
+    si.add_argument("--drift-nV", type=float, default=50.0, help="baseline drift amplitude (nV)")
+    si.add_argument("--spread", type=float, default=0.05, help="relative junction-to-junction conductance spread")
+    si.add_argument("--seed", type=int, default=0)
+    si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
+    si.set_defaults(func=cmd_simulate, no_design=True)
+    an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
+    an.add_argument("traces", help="traces file (.npz or .csv with t_s,V_TC_V,bias_V,I_A[,segment])")
+    an.add_argument("--calibration", default="calib/ntistp.json")
+    an.add_argument("--frequency", type=_frequency, default=12.25, help="modulation frequency (Hz)")
+    an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
+    an.add_argument("--out", default=None, help="figure (default: beside the traces, .png)")
+    an.set_defaults(func=cmd_analyze, no_design=True)
     v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
                        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
     common(v)

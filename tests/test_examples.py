@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -35,3 +36,10 @@ def test_03_convergence_study_is_monotone_with_positive_order():
     r = load("03_mesh_convergence").run(start=0.25, levels=3)
     assert r["order"] is not None and r["order"] > 0.5
     assert r["changes"][1] < r["changes"][0]
+
+
+def test_04_chain_shows_the_papers_three_findings():
+    r = load("04_dissipation_chain").run(refine=0.4, junctions=2)
+    assert np.all(r["bdnc"]["z"] < -5)  # more heat in the probe at negative bias
+    assert np.all(r["bda"]["z"] > 5)  # more at positive bias
+    assert np.all(np.abs(r["au"]["z"]) < 4)  # none
