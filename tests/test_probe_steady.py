@@ -76,3 +76,15 @@ def test_named_groups_are_present_and_refined(tiny_model):
     apex_nodes = np.unique(m.facets[:, m.boundaries["apex"]])
     at_apex = np.isin(m.t, apex_nodes).any(axis=0)
     assert np.median(vol[at_apex]) < 1e-3 * np.median(vol[m.subdomains["body"]])
+
+
+def test_point_values_match_skfem_probes(tiny_model):
+    from skfem import Basis, ElementTetP1
+
+    from probe_fem.plots import heat_path, point_values
+
+    T = steady.solve(tiny_model.problem).T
+    pts, _, _ = heat_path(tiny_model, n=60)
+    m = tiny_model.probe.mesh.skfem
+    ref = Basis(m, ElementTetP1(), intorder=1).probes(pts).tocsr() @ T
+    assert np.allclose(point_values(m, T, pts), ref, rtol=1e-10, atol=0)
