@@ -62,17 +62,19 @@ class PoleResidue:
 
 
 def reduced_model(ts: ThermalSystem, rates: np.ndarray, depth: int = 2) -> PoleResidue:
-    """Rational-Krylov reduced model with real shifts ``rates`` (1/s) and ``depth`` vectors per shift/input."""
+    """Rational-Krylov reduced model: for σ = 0 and each real shift in ``rates`` (1/s), a block Krylov
+    sequence of (K + σM)⁻¹M applied to (K + σM)⁻¹[f, s, apex], ``depth`` blocks deep, orthonormalised
+    (twice-iterated Gram–Schmidt) into one basis; then a Galerkin projection of K and M."""
     t0 = time.perf_counter()
-    vecs = []
+    basis = _Basis(ts.K.shape[0])
     for sigma in np.concatenate([[0.0], np.asarray(rates, float)]):
         solve = ts.solve_K if sigma == 0 else factorize(ts.K + sigma * ts.M)
-        for b in (ts.f, ts.sensor, ts.apex):
-            x = solve(b)
-            for _ in range(depth):
-                vecs.append(x)
-                x = solve(ts.M @ x)
-    V = _orthonormal(np.column_stack(vecs))
+        block = [solve(b) for b in (ts.f, ts.sensor, ts.apex)]
+        for _ in range(depth):
+            block = [solve(ts.M @ q) for q in (basis.add(x) for x in block) if q is not None]
+            if not block:
+                break
+    V = basis.matrix
     Kr, Mr = V.T @ (ts.K @ V), V.T @ (ts.M @ V)
     lam, Y = sla.eigh((Kr + Kr.T) / 2, (Mr + Mr.T) / 2)
     fy = Y.T @ (V.T @ ts.f)
@@ -80,12 +82,31 @@ def reduced_model(ts: ThermalSystem, rates: np.ndarray, depth: int = 2) -> PoleR
                        dim=V.shape[1], seconds=time.perf_counter() - t0)
 
 
-def _orthonormal(A: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
-    """Orthonormal basis of the columns of A (rank-revealing: drops dependent directions)."""
-    A = A / np.linalg.norm(A, axis=0)
-    Q, R, _ = sla.qr(A, mode="economic", pivoting=True)
-    keep = np.abs(np.diag(R)) > rtol * abs(R[0, 0])
-    return Q[:, keep]
+class _Basis:
+    """Growing orthonormal basis; :meth:`add` returns the new unit vector, or None if x is dependent."""
+
+    def __init__(self, n: int, rtol: float = 1e-10):
+        self.cols: list[np.ndarray] = []
+        self.n, self.rtol = n, rtol
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.column_stack(self.cols)
+
+    def add(self, x: np.ndarray) -> np.ndarray | None:
+        norm0 = np.linalg.norm(x)
+        if norm0 == 0:
+            return None
+        x = x / norm0
+        if self.cols:
+            V = self.matrix
+            for _ in range(2):
+                x = x - V @ (V.T @ x)
+        nx = np.linalg.norm(x)
+        if nx < self.rtol:
+            return None
+        self.cols.append(x / nx)
+        return self.cols[-1]
 
 
 def direct(ts: ThermalSystem, omega: np.ndarray) -> np.ndarray:
