@@ -50,10 +50,13 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
 
     from .calibration import build
 
+    from .mesh import default_cache
+
     stages = Stages(quiet=args.quiet)
-    coarse, _ = solve_steady(build_model(design, refine=args.refine / 2, stages=stages), method=args.solver)
+    cache = None if args.no_cache else default_cache()
+    coarse, _ = solve_steady(build_model(design, args.refine / 2, stages, cache), method=args.solver)
     stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
-    model = build_model(design, refine=args.refine, stages=stages)
+    model = build_model(design, args.refine, stages, cache)
     report, T = solve_steady(model, stages=stages, method=args.solver)
     dyn = analyze(model, stages=stages)
     cal = build(design, report, coarse.R_P, args.refine, dyn, software_versions())
@@ -371,6 +374,9 @@ def _parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
     c.add_argument("--calib", default=None, help="calibration file to write (default: calib/<design name>.json)")
+    c.add_argument("--no-cache", action="store_true",
+                   help="always re-mesh (default: reuse meshes cached by geometry in $PROBE_FEM_CACHE "
+                        "or ~/.cache/probe-fem/meshes)")
     c.set_defaults(func=cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)

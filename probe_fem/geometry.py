@@ -195,12 +195,41 @@ class ProbeMesh:
     materials: dict[str, str]  # region -> material name
 
 
-def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None) -> ProbeMesh:
+GEOMETRY_VERSION = "1"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
+
+
+def geometry_key(d: Design, refine: float) -> str:
+    """Fingerprint of everything the mesh depends on (not materials, source, measured values)."""
+    import hashlib
+    import json
+
+    parts = {k: d.model_dump(mode="json")[k] for k in ("body", "tip", "thermocouple", "insulator", "electrode",
+                                                       "mesh")}
+    for sec in ("body", "tip", "thermocouple", "insulator", "electrode"):
+        parts[sec] = {k: v for k, v in parts[sec].items() if not k.endswith("material")}
+    blob = json.dumps({"design": parts, "refine": refine, "gmsh": gmsh.__version__, "recipe": GEOMETRY_VERSION},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None, cache: str | None = None) -> ProbeMesh:
     """Build and mesh the probe of a validated design.
 
     ``refine`` divides every target size (2 = one uniform refinement step).
-    Deterministic: the same design and ``refine`` give a bit-identical mesh.
+    Deterministic: the same design and ``refine`` give a bit-identical mesh.  With ``cache``
+    (a folder), a mesh is stored under :func:`geometry_key` and reused: a re-run, or a study
+    point that changes only materials, does not re-mesh.
     """
+    if cache and not vtk:
+        from .mesh import load_cached, store_cached
+
+        key = geometry_key(d, refine)
+        hit = load_cached(cache, key)
+        if hit is not None:
+            return ProbeMesh(mesh=hit, layout=Layout.of(d), materials=region_materials(d))
+        pm = build_mesh(d, refine)
+        store_cached(cache, key, pm.mesh)
+        return pm
     with gmsh_session(seed=d.mesh.seed):
         volumes, surfaces, lay = _build_cad(d)
         for name, tags in volumes.items():

@@ -121,9 +121,48 @@ def extract(volumes: dict[str, list[int]], surfaces: dict[str, list[int]], scale
         if not np.array_equal(fkeys[found], keys):
             raise RuntimeError(f"surface group {name!r} is not made of tetrahedron faces")
         boundaries[name] = np.sort(found)
-    return Mesh(MeshTet1(p, t, _boundaries=boundaries, _subdomains=subdomains))
+    final = MeshTet1(p, t, _boundaries=boundaries, _subdomains=subdomains)
+    final._facets, final._t2f = base._facets, base._t2f  # same p, t: reuse the topology, do not rebuild it
+    return Mesh(final)
 
 
 def generate(dim: int = 3) -> None:
     """Mesh the current gmsh model (call inside :func:`gmsh_session`)."""
     gmsh.model.mesh.generate(dim)
+
+
+def default_cache() -> str:
+    """Mesh cache folder: $PROBE_FEM_CACHE, else ~/.cache/probe-fem/meshes."""
+    import os
+    from pathlib import Path
+
+    return os.environ.get("PROBE_FEM_CACHE") or str(Path.home() / ".cache" / "probe-fem" / "meshes")
+
+
+def store_cached(folder: str, key: str, mesh: Mesh) -> None:
+    """Save a mesh as NPZ (arrays only, no pickles), atomically."""
+    from pathlib import Path
+
+    from .io import atomic_path
+
+    m = mesh.skfem
+    arrays = {"p": m.p, "t": m.t}
+    arrays.update({f"sub__{k}": v for k, v in (m.subdomains or {}).items()})
+    arrays.update({f"bnd__{k}": v for k, v in (m.boundaries or {}).items()})
+    with atomic_path(Path(folder) / f"{key}.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def load_cached(folder: str, key: str) -> Mesh | None:
+    """The cached mesh for ``key``, or None if there is none."""
+    from pathlib import Path
+
+    path = Path(folder) / f"{key}.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
+        bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
+        return Mesh(MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd,
+                             _subdomains=sub))

@@ -43,11 +43,12 @@ def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
     return per_region[region_of_elements(pm)]
 
 
-def build_model(design: Design, refine: float = 1.0, stages: Stages | None = None) -> ProbeModel:
-    """Mesh and assemble a validated design (``refine`` divides all mesh sizes)."""
+def build_model(design: Design, refine: float = 1.0, stages: Stages | None = None,
+                cache: str | None = None) -> ProbeModel:
+    """Mesh and assemble a validated design (``refine`` divides all mesh sizes; ``cache``: mesh folder)."""
     stages = stages or Stages(quiet=True)
-    with stages("meshing", f"(gmsh OCC, refine ×{refine:g})"):
-        pm = build_mesh(design, refine=refine)
+    with stages("meshing", f"(gmsh OCC, refine ×{refine:g}{', cached' if cache else ''})"):
+        pm = build_mesh(design, refine=refine, cache=cache)
     stages.note(f"mesh: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
     with stages("assembly"):
         prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)

@@ -72,7 +72,7 @@ def assemble(mesh: Mesh, k: np.ndarray, power: float, source: str = "apex", sink
     K = asm(_conduction, basis, k=k[:, None])  # P1 gradients are constant: one point suffices
     source_mean = surface_mean_functional(mesh, source)
     return Problem(mesh=mesh, k=k, K=K.tocsr(), f=power * source_mean, power=power,
-                   sink=basis.get_dofs(sink).all(), sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor]),
+                   sink=np.unique(mesh.skfem.facets[:, mesh.skfem.boundaries[sink]]), sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor]),
                    source_mean=source_mean)
 
 

@@ -25,7 +25,8 @@ def tiny_toml(tmp_path_factory):
 @pytest.fixture(scope="module")
 def calibrated(tiny_toml, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    assert main(["calibrate", str(tiny_toml), "--out", str(out), "--quiet"]) == 0
+    assert main(["calibrate", str(tiny_toml), "--out", str(out), "--quiet", "--no-cache",
+                 "--calib", str(out / "calib.json")]) == 0
     return out
 
 
