@@ -84,9 +84,6 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
 
 def _print_dynamics(console: Console, dyn) -> None:
     m, v = dyn.modes, dyn.verdict
-    t = Table(title="dynamic response (heat step / modulation at the apex, read at the thermocouple)")
-    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
-        t.add_column(col, justify=just)
     dom = m.dominant
     rows = [(f"mode {i + 1}: τ, weight at TC / apex", f"{tau * 1e6:.4g}   {w:+.4f} / {wa:+.4f}", "µs")
             for i, (tau, w, wa) in enumerate(zip(m.tau[:5], m.weight_tc[:5], m.weight_apex[:5]))]
@@ -99,9 +96,8 @@ def _print_dynamics(console: Console, dyn) -> None:
              (f"modulation at {v.frequency:g} Hz: worst demod. error", f"{max(v.errors.values()):.2e}", ""),
              (f"verdict (tolerance {v.tolerance:g})", "quasi-static" if v.ok else "NOT quasi-static", ""),
              ("highest frequency within tolerance", f"{v.max_frequency:.4g}", "Hz")]
-    for row in rows:
-        t.add_row(*row)
-    console.print(t)
+    console.print(_quantity_table("dynamic response (heat step / modulation at the apex, read at the thermocouple)",
+                                  rows))
 
 
 def _print_network(console: Console, net) -> None:
@@ -142,9 +138,6 @@ def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> i
     R_S = nw.spreading_resistance(k, a)
     c = nw.check(junction, report.R_apex, report.R_P, R_S, args.ratio_max, args.tolerance)
     e0, e1 = c.errors
-    t = Table(title=f"network check — {design.name}, junction {junction.name}")
-    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
-        t.add_column(col, justify=just)
     rows = [("R_J (junction)", f"{R_J:.4g}", "K/W"), ("R_S = 1/(4ka) (substrate)", f"{R_S:.4g}", "K/W"),
             ("R_P (apex → thermocouple, FEM)", f"{report.R_P:,.0f}", "K/W"),
             ("R_apex (apex node of the network, FEM)", f"{report.R_apex:,.0f}", "K/W"),
@@ -158,9 +151,7 @@ def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> i
         r = spreading_fem(k, a)
         rows.insert(2, ("R_S axisymmetric FEM (truncated half-space)", f"{r.R_fem:.4g} (analytic {r.R_truncated:.4g})",
                         "K/W"))
-    for row in rows:
-        t.add_row(*row)
-    console.print(t)
+    console.print(_quantity_table(f"network check — {design.name}, junction {junction.name}", rows))
     _print_network(console, network_summary(report.R_apex, report.R_P, 1 - report.dT_tc / report.dT_apex,
                                             args.tolerance, args.ratio_max, a, k))
     return 0
@@ -290,11 +281,17 @@ def build_model_for(design: Design, args: argparse.Namespace, stages: Stages):
     return build_model(design, refine=args.refine, stages=stages)
 
 
+def _quantity_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
+    """A quantity / value / unit table."""
+    t = Table(title=title)
+    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
+        t.add_column(col, justify=just)
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+
 def _print_report(console: Console, design: Design, r) -> None:
-    t = Table(title=f"probe-fem steady calibration — {design.name} (design {design.fingerprint()})")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    t.add_column("unit")
     dev = (r.R_P - PUBLISHED_RP) / PUBLISHED_RP
     rows = [("R_P = ΔT_TC / Q_P", f"{r.R_P:,.1f}", "K/W"),
             ("published R_P (Lee et al. 2013)", f"{PUBLISHED_RP:,.0f} ± {PUBLISHED_RP_U:,.0f}", "K/W"),
@@ -307,9 +304,8 @@ def _print_report(console: Console, design: Design, r) -> None:
             ("mesh", f"{r.dofs:,} dofs / {r.elements:,} tets", ""),
             ("solver", r.solver, ""),
             *[(f"wall time: {k}", f"{v:.2f}", "s") for k, v in r.seconds.items()]]
-    for row in rows:
-        t.add_row(*row)
-    console.print(t)
+    console.print(_quantity_table(f"probe-fem steady calibration — {design.name} (design {design.fingerprint()})",
+                                  rows))
 
 
 def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:

@@ -1,0 +1,201 @@
+"""probe-fem benchmark suite: time-to-calibration at three accuracy levels, DOF scaling, NGSolve peer.
+
+    python benchmarks/run.py            # the suite (~5 min on 2 cores), table + benchmarks/results.json
+    python benchmarks/run.py --smoke    # tiny sizes: checks the suite itself runs (used by the tests)
+    python benchmarks/run.py --full     # adds the ~1M-dof scaling point (long, several GiB)
+
+Every measurement runs in a fresh subprocess (spawn), so peak memory (ru_maxrss) is that case's own.
+Ratios are only quoted within one run: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB -> GiB (Linux)
+
+
+def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
+    """One mesh: stage times, R_P, and (optionally) NGSolve on the same mesh."""
+    import numpy as np
+
+    from probe_fem import frequency, load_design, steady, transient
+    from probe_fem.dynamics import thermal_system
+    from probe_fem.progress import Stages
+    from probe_fem.results import build_model, solve_steady
+    from probe_fem.solvers import direct_backend
+
+    st = Stages(quiet=True)
+    model = build_model(load_design(), refine=refine, stages=st)
+    report, _ = solve_steady(model, stages=st)
+    out = {"refine": refine, "dofs": report.dofs, "tetrahedra": report.elements, "R_P_K_per_W": report.R_P,
+           "solver": report.solver, "mesh_s": st.seconds["meshing"], "assemble_s": st.seconds["assembly"],
+           "solve_s": st.seconds["solve"]}
+    if dynamics:
+        t0 = time.perf_counter()
+        ts = thermal_system(model)
+        ts.solve_K  # noqa: B018 - the factor every dynamic stage reuses
+        out["capacity_and_factor_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        modes = transient.modes(ts, 10)
+        out["eigen_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rom = frequency.reduced_model(ts, np.array([1e3 / modes.tau[0]]), depth=12)
+        sweep = rom.H(2 * np.pi * np.geomspace(1.0, 1e7, 30))
+        out["sweep30_s"] = time.perf_counter() - t0
+        assert np.all(np.isfinite(sweep))
+        t0 = time.perf_counter()
+        chk = frequency.verify(ts, rom, np.array([rom.f_3dB()]))
+        out["direct_complex_solve_s"] = time.perf_counter() - t0
+        out["sweep_vs_direct_error"] = chk.max_error
+        t0 = time.perf_counter()
+        step = transient.step_response(ts, modes.tau[-1] / 1000, 30 * modes.tau[0], 24, 4.0)
+        out["step_s"] = time.perf_counter() - t0
+        out["step_factorizations"] = step.factorizations
+        out["tau1_s"] = float(modes.tau[0])
+        out["direct_backend"] = direct_backend(ts.K.shape[0])
+        # the steady solve as the dynamics see it: one factorization and one solve
+        t0 = time.perf_counter()
+        steady.solve(model.problem, method="direct")
+        out["steady_direct_s"] = time.perf_counter() - t0
+    if peer:
+        import peer_ngsolve
+
+        reason = peer_ngsolve.available()
+        if reason:
+            out["ngsolve"] = {"skipped": reason}
+        else:
+            t0 = time.perf_counter()
+            steady.solve(model.problem, method="amg")
+            out["amg_solve_s"] = time.perf_counter() - t0
+            out["ngsolve"] = {inv: peer_ngsolve.solve(model, inv) for inv in ("sparsecholesky", "bddc")}
+            out["ngsolve"]["R_P_relative_difference"] = abs(
+                out["ngsolve"]["sparsecholesky"]["R_P_K_per_W"] - report.R_P) / report.R_P
+    out["peak_rss_GiB"] = _rss_gib()
+    return out
+
+
+def _run(fn, *args) -> dict:
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def case_calibrate(smoke: bool) -> dict:
+    """`probe-fem calibrate` end to end in a subprocess, no mesh cache: wall time, peak memory, stages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "probe_fem.cli", "calibrate", "--quiet", "--no-cache",
+               "--out", f"{tmp}/out", "--calib", f"{tmp}/calib.json"] + (["--refine", "0.3"] if smoke else [])
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _, _, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if proc.stderr.read().strip() and not Path(f"{tmp}/out/results.json").exists():
+            raise RuntimeError("calibrate failed")
+        data = json.loads(Path(f"{tmp}/out/results.json").read_text())
+    stages = data["wall_time_s"]
+    return {"wall_s": wall, "peak_rss_GiB": usage.ru_maxrss / 2**20, "stages_s": stages,
+            "meshing_fraction": stages["meshing"] / wall, "R_P_K_per_W": data["R_P_K_per_W"],
+            "dofs": data["mesh"]["dofs"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    ap.add_argument("--full", action="store_true", help="add the ~1M-dof scaling point")
+    ap.add_argument("--out", default=str(HERE / "results.json"))
+    args = ap.parse_args(argv)
+    from rich.console import Console
+    from rich.table import Table
+
+    from probe_fem.convergence import richardson
+
+    con = Console(width=150)
+    accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]
+    scaling = [] if args.smoke else [1.7, 3.5] + ([6.5] if args.full else [])
+    levels = []
+    for f in accuracy:
+        con.log(f"accuracy level: refine ×{f:g}")
+        levels.append(_run(case_level, f, True, f == accuracy[0] or f == accuracy[-1]))
+    R_ext = richardson([lv["R_P_K_per_W"] for lv in levels], 2.0)
+    for lv in levels:
+        lv["error_vs_extrapolated"] = abs(lv["R_P_K_per_W"] - R_ext) / R_ext if R_ext else None
+    scale = []
+    for f in scaling:
+        con.log(f"scaling point: refine ×{f:g}")
+        scale.append(_run(case_level, f, False, True))
+    con.log("probe-fem calibrate, end to end")
+    cal = case_calibrate(args.smoke)
+
+    t = Table(title=f"accuracy levels (R_P extrapolated {R_ext:,.1f} K/W)" if R_ext else "accuracy levels")
+    cols = ("refine", "dofs", "R_P err", "mesh s", "asm s", "solve s", "eigen s", "sweep30 s", "step s", "GiB")
+    for c in cols:
+        t.add_column(c, justify="right")
+    for lv in levels:
+        err = lv["error_vs_extrapolated"]
+        t.add_row(f"{lv['refine']:g}", f"{lv['dofs']:,}", f"{err:.3%}" if err is not None else "-",
+                  *(f"{lv[k]:.2f}" for k in ("mesh_s", "assemble_s", "solve_s", "eigen_s", "sweep30_s", "step_s")),
+                  f"{lv['peak_rss_GiB']:.2f}")
+    con.print(t)
+    peer_rows = [lv for lv in levels + scale if isinstance(lv.get("ngsolve"), dict) and "bddc" in lv["ngsolve"]]
+    if peer_rows:
+        p = Table(title="same mesh, same P1 system: probe-fem vs NGSolve (1 thread)")
+        for c in ("dofs", "mesh s", "ours asm+solve s", "ours AMG s", "NGSolve chol s", "NGSolve bddc s", "ratio",
+                  "|ΔR_P|/R_P"):
+            p.add_column(c, justify="right")
+        for lv in peer_rows:
+            ng = lv["ngsolve"]
+            ours = lv["assemble_s"] + lv["solve_s"]
+            best = min(ng[k]["assembly_s"] + ng[k]["solve_s"] for k in ("sparsecholesky", "bddc"))
+            lv["ratio_vs_ngsolve_best"] = ours / best
+            p.add_row(f"{lv['dofs']:,}", f"{lv['mesh_s']:.1f}", f"{ours:.2f}", f"{lv.get('amg_solve_s', 0):.2f}",
+                      f"{ng['sparsecholesky']['assembly_s'] + ng['sparsecholesky']['solve_s']:.2f}",
+                      f"{ng['bddc']['assembly_s'] + ng['bddc']['solve_s']:.2f}", f"{ours / best:.2f}",
+                      f"{ng['R_P_relative_difference']:.1e}")
+        con.print(p)
+    mid = levels[1]
+    targets = [
+        ("calibrate wall (R_P to 0.5 %, transient, modulation) <= 60 s", cal["wall_s"], cal["wall_s"] <= 60),
+        ("calibrate peak memory <= 2 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 2),
+        ("meshing <= 40 % of calibrate wall time", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
+        ("30-point sweep <= 3 x one steady solve", mid["sweep30_s"] / mid["steady_direct_s"],
+         mid["sweep30_s"] / mid["steady_direct_s"] <= 3),
+    ]
+    for lv in peer_rows:
+        targets.append((f"asm+setup+solve <= 0.8 x NGSolve best at {lv['dofs']:,} dofs", lv["ratio_vs_ngsolve_best"],
+                        lv["ratio_vs_ngsolve_best"] <= 0.8))
+    targets.append(("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False))
+    tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
+    for c in ("target", "measured", "met"):
+        tt.add_column(c)
+    for name, value, ok in targets:
+        shown = "not implemented" if value != value else f"{value:.3g}"
+        tt.add_row(name, shown, "yes" if ok else "NO")
+    con.print(tt)
+    result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
+              "smoke": args.smoke, "R_P_extrapolated_K_per_W": R_ext, "accuracy_levels": levels, "scaling": scale,
+              "calibrate": cal, "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)}
+                                            for n, v, ok in targets]}
+    from probe_fem.io import write_json
+
+    con.print(f"wrote {write_json(args.out, result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
