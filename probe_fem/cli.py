@@ -481,16 +481,21 @@ def _number(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probe-fem`` command; returns the exit code."""
+    from threadpoolctl import threadpool_limits
+
     args = _parser().parse_args(argv)
     console = Console()
-    if getattr(args, "no_design", False):
-        return args.func(args, console)
-    try:
-        design = load_design(args.design)
-    except DesignError as exc:
-        _error(str(exc))
-        return EXIT_BAD_INPUT
-    return args.func(args, design, console)
+    # one BLAS thread: sparse solves gain nothing from it, and on a shared 2-core machine a
+    # multithreaded BLAS in Krylov dot products ran up to ~100x slower (fem-notes)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if getattr(args, "no_design", False):
+            return args.func(args, console)
+        try:
+            design = load_design(args.design)
+        except DesignError as exc:
+            _error(str(exc))
+            return EXIT_BAD_INPUT
+        return args.func(args, design, console)
 
 
 if __name__ == "__main__":

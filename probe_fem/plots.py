@@ -1,4 +1,4 @@
-"""Figures: temperature along the heat path, mesh convergence.  Saved atomically as PNG."""
+"""Figures: heat path, convergence, step response, Bode plot, dissipation (Fig. 2b layout).  Atomic PNG."""
 
 from __future__ import annotations
 
