@@ -90,10 +90,17 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
     return out
 
 
+def _limited(fn, *args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # as the CLI does
+        return fn(*args)
+
+
 def _run(fn, *args) -> dict:
     ctx = mp.get_context("spawn")
     with ctx.Pool(1) as pool:
-        return pool.apply(fn, args)
+        return pool.apply(_limited, (fn,) + args)
 
 
 def case_calibrate(smoke: bool) -> dict:
