@@ -247,7 +247,8 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
 
 
-def _format_errors(err: ValidationError, given: dict) -> list[str]:
+def format_errors(err: ValidationError, given: dict) -> list[str]:
+    """One message per pydantic error: the key as the user wrote it, its value, the allowed range."""
     out = []
     for e in err.errors():
         loc = tuple(e["loc"])
@@ -388,7 +389,7 @@ def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
     try:
         design = Design.model_validate(si)
     except ValidationError as exc:
-        raise DesignError(_format_errors(exc, given), source) from None
+        raise DesignError(format_errors(exc, given), source) from None
     problems = _check_consistency(design, given)
     if problems:
         raise DesignError(problems, source)
