@@ -1,0 +1,131 @@
+"""Inverse calibration: the fit recovers parameters from targets the model itself made; inputs; TOML output."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import pytest
+
+from probe_fem.design import embedded_design_path, load_design
+from probe_fem.fit import ALIASES, dump_toml, edit_toml, parse_free, parse_target, resolve_free
+from probe_fem.study import evaluate_point
+from probe_fem.cli import main
+
+from conftest import raw_reference
+
+TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 18.28 µm, 200 W/(m·K)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny-mesh copy of the reference design file (comments and layout kept)."""
+    text = embedded_design_path().read_text()
+    text = re.sub(r"size_apex_nm = \S+", "size_apex_nm = 60", text)
+    text = re.sub(r"size_tc_nm = \S+", "size_tc_nm = 120", text)
+    text = re.sub(r"size_far_um = \S+", "size_far_um = 2.25", text)
+    path = tmp_path_factory.mktemp("fit") / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def test_fit_recovers_known_parameters_from_synthetic_targets(tiny, tmp_path, capsys):
+    raw = tomllib.loads(tiny.read_text())
+    truth = evaluate_point(raw, TRUTH, 1.0, 6)
+    R, tau = truth["R_P_K_per_W"], truth["tau_s"]
+    out = tmp_path / "out"
+    code = main(["fit", str(tiny), "--target-rp", f"{R!r}±{0.005 * R!r}", "--target-tau",
+                 f"{tau * 1e6!r}us±{0.005 * tau * 1e6!r}us", "--free", "body_length,k_au", "--out", str(out),
+                 "--quiet"])
+    assert code == 0
+    assert "every target matched" in capsys.readouterr().out
+    fit = json.loads((out / "fit.json").read_text())
+    got = {p["key"]: p for p in fit["free"]}
+    assert set(got) == set(TRUTH)
+    for key, value in TRUTH.items():
+        assert got[key]["fitted"] == pytest.approx(value, rel=5e-3)
+        # 0.5 % targets constrain both parameters to about a per cent (they are strongly correlated)
+        assert 0 < got[key]["uncertainty_1sigma"] < 0.05 * value
+    c = fit["correlation"]
+    assert c[0][0] == pytest.approx(1) and c[0][1] == pytest.approx(c[1][0]) and 0.5 < abs(c[0][1]) < 1
+    assert all(abs(t["residual_sigmas"]) < 0.1 for t in fit["targets"])  # the default match
+    # the fitted design: same format and units, comments kept, fitted values and provenance set
+    path = out / "ntistp-fit.toml"
+    text = path.read_text()
+    assert "# SiN core height above the body" in text and "length_um = " in text
+    design = load_design(path)
+    assert design.name == "ntistp-fit"
+    assert design.body.length_m == pytest.approx(got["body.length_um"]["fitted"] * 1e-6, rel=1e-5)
+    assert design.provenance["body.length_um"].startswith("fitted: probe-fem fit to R_P = ")
+    assert design.materials["au_film"].origin == "fitted"
+    assert design.materials["au_film"].k_W_mK == pytest.approx(got["materials.au_film.k_W_mK"]["fitted"], rel=1e-5)
+    again = tomllib.loads(text)
+    assert again["mesh"] == raw["mesh"] and again["materials"]["cr_film"] == raw["materials"]["cr_film"]
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+    check = evaluate_point(again, {}, 1.0, 6)  # the written file reproduces the targets
+    assert check["R_P_K_per_W"] == pytest.approx(R, rel=2e-3) and check["tau_s"] == pytest.approx(tau, rel=2e-3)
+
+
+def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
+    raw = raw_reference()
+    assert resolve_free(raw, "au_thickness") == ("electrode.thickness_nm", 100.0)
+    assert resolve_free(raw, "body_length") == ("body.length_um", 18.28)
+    assert resolve_free(raw, "k_au") == ("materials.au_film.k_W_mK", 200.0)
+    assert resolve_free(raw, "materials.cr_film.k_W_mK") == ("materials.cr_film.k_W_mK", 30.0)
+    raw["body"]["length_nm"] = raw["body"].pop("length_um") * 1000  # a file that writes the length in nm
+    assert resolve_free(raw, "body_length") == ("body.length_nm", 18280.0)
+    for alias in ALIASES:  # every alias names a number of the reference design
+        assert resolve_free(raw_reference(), alias)[1] > 0
+    free = parse_free(raw_reference(), "body_length, au_thickness", "body_length=15:25")
+    assert [(p.key, p.low, p.high) for p in free] == [("body.length_um", 15.0, 25.0),
+                                                     ("electrode.thickness_nm", 50.0, 200.0)]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--target-rp", "72800±500", "--free", "au_thikness"], "--free 'au_thikness': unknown alias"),
+    (["--target-rp", "72800±500", "--free", "body.length_nm"], "writes this length as body.length_um"),
+    (["--target-rp", "72800±500", "--free", "body_length,au_thickness"],
+     "--free names 2 parameters but 1 target(s) are given"),
+    (["--target-rp", "72800±500", "--free", "body_length", "--bounds", "body_length=20:30"],
+     "the design's value 18.28 um (the start) must lie within the bounds"),
+    (["--target-rp", "72800±500", "--free", "body_length", "--bounds", "tip_height=1:5"],
+     "tip_height is not a --free parameter"),
+    (["--free", "body_length"], "give at least one target"),
+])
+def test_bad_fit_inputs_exit_2_and_write_nothing(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["fit", *argv, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text", ["72800", "72800±0", "abc±1", "-1±1"])
+def test_bad_targets_are_argument_errors(text, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--target-rp", text, "--free", "body_length"])
+    assert e.value.code == 2
+    assert "--target-rp" in capsys.readouterr().err
+
+
+def test_targets_with_units():
+    assert parse_target("tau", "10us±3us").value == pytest.approx(10e-6)
+    assert parse_target("tau", "10 ± 3 µs").sigma == pytest.approx(3e-6)
+    assert parse_target("tau", "0.01ms+-2e-3ms").value == pytest.approx(10e-6)
+    assert parse_target("f3db", "11kHz±1kHz").value == pytest.approx(11e3)
+    assert parse_target("rp", "72800 K/W ± 500").sigma == 500
+    with pytest.raises(ValueError, match="give a unit"):
+        parse_target("tau", "10±3")
+
+
+def test_toml_editing_keeps_layout_and_reads_back():
+    text = embedded_design_path().read_text()
+    edited = edit_toml(text, {("body", "length_um"): 19.5, ("materials", "au_film", "k_W_mK"): 231.25,
+                              ("provenance", "materials.au_film.k_W_mK"): "fitted: test", ("new", "x_um"): 1.5})
+    data = tomllib.loads(edited)
+    assert data["body"]["length_um"] == 19.5 and data["materials"]["au_film"]["k_W_mK"] == 231.25
+    assert data["provenance"]["materials.au_film.k_W_mK"] == "fitted: test" and data["new"] == {"x_um": 1.5}
+    assert data["provenance"]["body.length_um"] == tomllib.loads(text)["provenance"]["body.length_um"]
+    assert "height_um = 3.0          # SiN core height above the body" in edited
+    assert len(edited.splitlines()) == len(text.splitlines()) + 4
+    assert tomllib.loads(dump_toml(raw_reference())) == raw_reference()
