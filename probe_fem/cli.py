@@ -428,6 +428,9 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
     an.add_argument("--out", default=None, help="figure (default: beside the traces, .png)")
     an.set_defaults(func=cmd_analyze, no_design=True)
+    from .study_cli import add_commands
+
+    add_commands(sub, common)  # study, fit
     v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
                        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
     common(v)
