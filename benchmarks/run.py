@@ -121,6 +121,25 @@ def case_calibrate(smoke: bool) -> dict:
             "dofs": data["mesh"]["dofs"]}
 
 
+def case_study_throughput(points: int, refine: float) -> dict:
+    """A body-length sweep (every point meshes) on 1 and on 2 dask worker processes: points per second."""
+    from probe_fem.study import parse_study, run_study
+
+    raw = {"study": {"name": "throughput", "design": "embedded:ntistp", "method": "grid", "refine": refine,
+                     "modes": 6},
+           "parameters": {"body.length_um": {"start": 16.0, "stop": 21.0, "num": points}}}
+    out = {"points": points, "refine": refine}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            study = parse_study(raw, "throughput")
+            t0 = time.perf_counter()
+            run = run_study(study, Path(tmp) / "t.csv", workers=workers)
+            out[f"workers{workers}_s"] = time.perf_counter() - t0
+            out[f"workers{workers}_failed"] = len(run.failed)
+    out["speedup"] = out["workers1_s"] / out["workers2_s"]
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
@@ -148,6 +167,8 @@ def main(argv=None) -> int:
         scale.append(_run(case_level, f, False, True))
     con.log("probe-fem calibrate, end to end")
     cal = case_calibrate(args.smoke)
+    con.log("study throughput: 1 vs 2 dask workers")
+    thr = case_study_throughput(4 if args.smoke else 16, 0.2 if args.smoke else 0.5)
 
     t = Table(title=f"accuracy levels (R_P extrapolated {R_ext:,.1f} K/W)" if R_ext else "accuracy levels")
     cols = ("refine", "dofs", "R_P err", "mesh s", "asm s", "solve s", "eigen s", "sweep30 s", "step s", "GiB")
@@ -187,6 +208,8 @@ def main(argv=None) -> int:
         targets.append((f"asm+setup+solve <= 0.8 x NGSolve best at {lv['dofs']:,} dofs", lv["ratio_vs_ngsolve_best"],
                         lv["ratio_vs_ngsolve_best"] <= 0.8))
     targets.append(("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False))
+    targets.append((f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"],
+                    thr["speedup"] >= 1.7))
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
@@ -196,7 +219,7 @@ def main(argv=None) -> int:
     con.print(tt)
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
               "smoke": args.smoke, "R_P_extrapolated_K_per_W": R_ext, "accuracy_levels": levels, "scaling": scale,
-              "calibrate": cal, "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)}
+              "calibrate": cal, "study_throughput": thr, "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)}
                                             for n, v, ok in targets]}
     from probe_fem.io import write_json
 
