@@ -439,47 +439,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive(text: str) -> float:
-    value = _number(text)
-    if not 0.1 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"{value:g}: allowed range 0.1 to 16")
-    return value
+def bounded(cast=float, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+            hi_open: bool = False, unit: str = ""):
+    """argparse type: a number of type ``cast`` within [lo, hi] (or open ends); the error names the range."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if cast is int else 'a number'}") from None
+        below = lo is not None and (value <= lo if lo_open else value < lo)
+        above = hi is not None and (value >= hi if hi_open else value > hi)
+        if below or above:
+            left = ("(" if lo_open else "[") + (f"{lo:g}" if lo is not None else "-inf")
+            right = (f"{hi:g}" if hi is not None else "inf") + (")" if hi_open else "]")
+            raise argparse.ArgumentTypeError(f"{value:g}: allowed {left}, {right}{' ' + unit if unit else ''}")
+        return value
+
+    return parse
 
 
-def _frequency(text: str) -> float:
-    value = _number(text)
-    if not 0 < value <= 1e9:
-        raise argparse.ArgumentTypeError(f"{value:g}: allowed (0, 1e9] Hz")
-    return value
-
-
-def _positive_any(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value:g}: must be > 0")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _number(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{value:g}: allowed (0, 1)")
-    return value
+_positive = bounded(float, 0.1, 16)  # mesh refine factor
+_frequency = bounded(float, 0, 1e9, lo_open=True, unit="Hz")
+_positive_any = bounded(float, 0, None, lo_open=True)
+_fraction = bounded(float, 0, 1, lo_open=True, hi_open=True)
 
 
 def _levels(text: str) -> tuple[float, float, float]:
-    parts = [_number(p) for p in text.split(",")]
+    parts = [bounded()(p) for p in text.split(",")]
     if len(parts) != 3 or min(parts) < 0 or parts[0] == parts[1] or parts[2] == parts[1]:
         raise argparse.ArgumentTypeError(f"{text!r}: three heat levels >= 0 for +V,0,-V, the bias phases "
                                          "different from the 0 V phase")
     return tuple(parts)
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,17 +40,24 @@ from .units import LENGTH_UNITS, to_si
 ORIGINS = ("paper", "literature", "fitted", "estimated")
 
 
-class DesignError(ValueError):
-    """A design file that cannot be used; ``messages`` lists every problem found."""
+class InputError(ValueError):
+    """An input file that cannot be used; ``messages`` lists every problem found (one line each)."""
 
-    def __init__(self, messages: list[str], source: str = "design"):
+    kind = "input"
+
+    def __init__(self, messages: list[str], source: str = ""):
         self.messages = messages
-        self.source = source
-        super().__init__(f"{source}: " + "; ".join(messages))
+        self.source = source or self.kind
+        super().__init__(f"{self.source}: " + "; ".join(messages))
 
     def __str__(self) -> str:
-        lines = [f"invalid design {self.source}:"] + [f"  - {m}" for m in self.messages]
-        return "\n".join(lines)
+        return "\n".join([f"invalid {self.kind} {self.source}:"] + [f"  - {m}" for m in self.messages])
+
+
+class DesignError(InputError):
+    """A design file that cannot be used."""
+
+    kind = "design"
 
 
 def _length(lo: float, hi: float):

@@ -72,7 +72,7 @@ import annotated_types as at
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .design import Design, DesignError, format_errors, embedded_design_path, parse_design
+from .design import Design, DesignError, InputError, format_errors, embedded_design_path, parse_design
 from .units import LENGTH_UNITS, split_unit, to_si
 
 METHODS = ("grid", "list", "monte-carlo", "latin-hypercube", "sobol")
@@ -109,16 +109,10 @@ _BOOL_COLUMNS = {"mesh_cached"}
 _UNIT_TEXT = {"W_mK": "W/(m·K)", "kg_m3": "kg/m³", "J_kgK": "J/(kg·K)", "W": "W", "K": "K"}
 
 
-class StudyError(ValueError):
-    """A study file that cannot be run; ``messages`` lists every problem found."""
+class StudyError(InputError):
+    """A study file that cannot be run."""
 
-    def __init__(self, messages: list[str], source: str = "study"):
-        self.messages = messages
-        self.source = source
-        super().__init__(f"{source}: " + "; ".join(messages))
-
-    def __str__(self) -> str:
-        return "\n".join([f"invalid study {self.source}:"] + [f"  - {m}" for m in self.messages])
+    kind = "study"
 
 
 # ---------------------------------------------------------------- study file model

@@ -17,6 +17,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from .cli import bounded  # cli imports this module only inside its parser: no cycle
+
 EXIT_BAD_INPUT = 2  # as cli.EXIT_BAD_INPUT
 EXIT_INTERRUPTED = 130
 
@@ -36,24 +38,12 @@ def _error(text: str) -> None:
 
 
 # ---------------------------------------------------------------- argument types
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 1 <= v <= 1024:
-        raise argparse.ArgumentTypeError(f"{v}: allowed 1 to 1024")
-    return v
+_count = bounded(int, 1, 1024)
+_points = bounded(int, 1, None)
+_step = bounded(float, 1e-6, 0.2)
 
 
-def _points(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v}: must be >= 1")
-    return v
+
 
 
 def _address(text: str) -> str:
@@ -76,14 +66,6 @@ def _target(name: str) -> Callable[[str], Any]:
     return parse
 
 
-def _step(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1e-6 <= v <= 0.2:
-        raise argparse.ArgumentTypeError(f"{v:g}: allowed [1e-06, 0.2]")
-    return v
 
 
 # ---------------------------------------------------------------- parser
