@@ -58,5 +58,5 @@ def run(refine: float = 1.0, junctions: int = 10, figures: bool = False) -> dict
 if __name__ == "__main__":
     for name, r in run(figures=True).items():
         print(f"{name:5s} asymmetry (ΔT(+) − ΔT(−))/σ per V_M: " + ", ".join(f"{z:+.1f}" for z in r["z"]))
-        print(f"      f(+) = " + ", ".join(f"{f:.3f}" for f in r["fraction_plus"])
+        print("      f(+) = " + ", ".join(f"{f:.3f}" for f in r["fraction_plus"])
               + " ;  f(−) = " + ", ".join(f"{f:.3f}" for f in r["fraction_minus"]))

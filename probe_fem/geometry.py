@@ -148,7 +148,7 @@ def _classify(m: set[str]) -> str | None:
 def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str, list[int]]:
     e = 1e-6
     um = 1 / MICRON
-    L, W = d.body.length_m * um, d.body.width_m * um
+    W = d.body.width_m * um
     root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -W, -e, e, W, lay.z_apex + e, 2)]
     a = lay.apex_half
     apex = [t for _, t in gmsh.model.getEntitiesInBoundingBox(lay.x_tip - a - e, -a - e, lay.z_apex - e,

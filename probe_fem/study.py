@@ -562,7 +562,7 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
     if s.method == "list":
         lengths = {p.key: len(p.values) for p in params_t}
         if len(set(lengths.values())) > 1:
-            raise StudyError([f"parameters: method 'list' needs equally many values per parameter (got "
+            raise StudyError(["parameters: method 'list' needs equally many values per parameter (got "
                               + ", ".join(f"{k}: {n}" for k, n in lengths.items()) + ")"], source)
     if s.method == "grid":
         n = math.prod(len(p.values) for p in params_t)
