@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .design import Design, DesignError, load_design
+from .design import Design, DesignError, interval_text, load_design
 from .progress import Stages
 
 PUBLISHED_RP, PUBLISHED_RP_U = 72_800.0, 500.0  # K/W, Lee et al. 2013
@@ -451,9 +451,7 @@ def bounded(cast=float, lo: float | None = None, hi: float | None = None, lo_ope
         below = lo is not None and (value <= lo if lo_open else value < lo)
         above = hi is not None and (value >= hi if hi_open else value > hi)
         if below or above:
-            left = ("(" if lo_open else "[") + (f"{lo:g}" if lo is not None else "-inf")
-            right = (f"{hi:g}" if hi is not None else "inf") + (")" if hi_open else "]")
-            raise argparse.ArgumentTypeError(f"{value:g}: allowed {left}, {right}{' ' + unit if unit else ''}")
+            raise argparse.ArgumentTypeError(f"{value:g}: {interval_text(lo, hi, lo_open, hi_open, unit=unit)}")
         return value
 
     return parse

@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import annotated_types as at
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -211,32 +211,50 @@ def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
     return ".".join(map(str, loc)), "", 1.0
 
 
+def interval_text(lo: float | None, hi: float | None, lo_open: bool = True, hi_open: bool = True,
+                  factor: float = 1.0, unit: str = "") -> str:
+    """'allowed (0, 1000] um': an interval in the user's unit (values divided by ``factor``)."""
+    if lo is None and hi is None:
+        return ""
+    left = ("(" if lo_open else "[") + (f"{lo / factor:g}" if lo is not None else "-inf")
+    right = (f"{hi / factor:g}" if hi is not None else "inf") + (")" if hi_open else "]")
+    return f"allowed {left}, {right}{(' ' + unit) if unit else ''}"
+
+
+def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
+    """(lo, hi, lo_open, hi_open) from the Gt/Ge/Lt/Le metadata of a pydantic field, optional or not."""
+    lo = hi = None
+    lo_open = hi_open = True
+
+    def walk(a: Any) -> None:
+        nonlocal lo, hi, lo_open, hi_open
+        for m in [*getattr(a, "__metadata__", ()), *getattr(a, "metadata", ())]:
+            for c in getattr(m, "metadata", [m]):
+                if isinstance(c, at.Gt):
+                    lo = c.gt
+                elif isinstance(c, at.Ge):
+                    lo, lo_open = c.ge, False
+                elif isinstance(c, at.Lt):
+                    hi = c.lt
+                elif isinstance(c, at.Le):
+                    hi, hi_open = c.le, False
+        for arg in get_args(a):
+            walk(arg)
+
+    walk(info)
+    walk(getattr(info, "annotation", None))
+    return lo, hi, lo_open, hi_open
+
+
 def _range_text(model: type[BaseModel], loc: tuple, factor: float, unit: str) -> str:
-    """'allowed: (0, 1000] um' from the Gt/Ge/Lt/Le metadata of the field at ``loc``."""
+    """'allowed (0, 1000] um' for the field at ``loc``."""
     cls, info = model, None
     for part in loc:
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
             return ""
         info = cls.model_fields[part]
         cls = info.annotation
-    if info is None:
-        return ""
-    lo = hi = None
-    lo_open = hi_open = True
-    for m in info.metadata:
-        if isinstance(m, at.Gt):
-            lo = m.gt
-        elif isinstance(m, at.Ge):
-            lo, lo_open = m.ge, False
-        elif isinstance(m, at.Lt):
-            hi = m.lt
-        elif isinstance(m, at.Le):
-            hi, hi_open = m.le, False
-    if lo is None and hi is None:
-        return ""
-    left = ("(" if lo_open else "[") + (f"{lo / factor:g}" if lo is not None else "-inf")
-    right = (f"{hi / factor:g}" if hi is not None else "inf") + (")" if hi_open else "]")
-    return f"allowed {left}, {right}{(' ' + unit) if unit else ''}"
+    return interval_text(*field_bounds(info), factor=factor, unit=unit) if info is not None else ""
 
 
 def _shown(field: str) -> str:

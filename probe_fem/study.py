@@ -66,13 +66,12 @@ import tomllib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, get_args
+from typing import Annotated, Any, Callable, Literal
 
-import annotated_types as at
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .design import Design, DesignError, InputError, format_errors, embedded_design_path, parse_design
+from .design import Design, DesignError, InputError, field_bounds, format_errors, interval_text, embedded_design_path, parse_design
 from .units import LENGTH_UNITS, split_unit, to_si
 
 METHODS = ("grid", "list", "monte-carlo", "latin-hypercube", "sobol")
@@ -379,32 +378,8 @@ def _loc_text(loc: tuple) -> str:
 
 
 def _limits(info: Any) -> str:
-    """'allowed [0.1, 16]' from the Ge/Gt/Le/Lt metadata of a pydantic field (possibly optional)."""
-    lo = hi = None
-    lo_open = hi_open = True
-
-    def walk(a: Any) -> None:
-        nonlocal lo, hi, lo_open, hi_open
-        for m in [*getattr(a, "__metadata__", ()), *getattr(a, "metadata", ())]:
-            for c in getattr(m, "metadata", [m]):
-                if isinstance(c, at.Gt):
-                    lo = c.gt
-                elif isinstance(c, at.Ge):
-                    lo, lo_open = c.ge, False
-                elif isinstance(c, at.Lt):
-                    hi = c.lt
-                elif isinstance(c, at.Le):
-                    hi, hi_open = c.le, False
-        for arg in get_args(a):
-            walk(arg)
-
-    walk(info)
-    walk(info.annotation)
-    if lo is None and hi is None:
-        return ""
-    left = ("(" if lo_open else "[") + (f"{lo:g}" if lo is not None else "-inf")
-    right = (f"{hi:g}" if hi is not None else "inf") + (")" if hi_open else "]")
-    return f"allowed {left}, {right}"
+    """'allowed [0.1, 16]' for a pydantic field (possibly optional)."""
+    return interval_text(*field_bounds(info)) if info is not None else ""
 
 
 def _model_at(loc: tuple) -> tuple[type[BaseModel] | None, str | None]:
