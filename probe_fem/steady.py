@@ -7,7 +7,9 @@ the sink (K); conductivities are per element (W/(m·K)).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,7 +17,7 @@ from skfem import Basis, BilinearForm, ElementTetP1, FacetBasis, LinearForm, asm
 from skfem.helpers import dot, grad
 
 from .mesh import Mesh
-from .solvers import SolveInfo, solve_spd
+from .solvers import SolveInfo, choose, direct_backend, factorize, solve_spd
 
 
 @BilinearForm
@@ -40,6 +42,21 @@ class Problem:
     sink: np.ndarray  # dof indices held at the sink temperature
     sensor: np.ndarray  # mean-over-sensor-volume functional (dimensionless weights)
     source_mean: np.ndarray  # mean-over-source-surface functional
+
+    @cached_property
+    def free(self) -> np.ndarray:
+        """Unknowns not held at the sink temperature."""
+        return np.setdiff1d(np.arange(self.K.shape[0]), self.sink)
+
+    @cached_property
+    def K_free(self) -> sp.csc_matrix:
+        """Conduction matrix condensed to the free unknowns (W/K)."""
+        return sp.csc_matrix(self.K[self.free][:, self.free])
+
+    @cached_property
+    def factor(self):
+        """Direct factor of :attr:`K_free`, made once: steady, reciprocity, eigen and Krylov solves share it."""
+        return factorize(self.K_free)
 
 
 def element_volumes(mesh: Mesh) -> np.ndarray:
@@ -94,10 +111,14 @@ class SteadyResult:
 def solve(prob: Problem, f: np.ndarray | None = None, method: str = "auto") -> SteadyResult:
     """Solve K T = f with T = 0 on the sink; ``f`` defaults to the problem's source vector."""
     f = prob.f if f is None else f
-    n = prob.K.shape[0]
-    free = np.setdiff1d(np.arange(n), prob.sink)
-    T = np.zeros(n)
-    T[free], info = solve_spd(prob.K[free][:, free].tocsr(), f[free], method=method)
+    free = prob.free
+    T = np.zeros(prob.K.shape[0])
+    if choose(free.size, method) == "direct":
+        t0 = time.perf_counter()
+        T[free] = prob.factor(f[free])
+        info = SolveInfo(f"direct ({direct_backend(free.size)})", free.size, time.perf_counter() - t0)
+    else:
+        T[free], info = solve_spd(prob.K_free.tocsr(), f[free], method=method)
     reaction = prob.K[prob.sink] @ T - f[prob.sink]
     return SteadyResult(T=T, heat_in=float(f.sum()), heat_out=float(-reaction.sum()), info=info)
 

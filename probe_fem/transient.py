@@ -50,17 +50,19 @@ class ThermalSystem:
     sensor: np.ndarray  # thermocouple mean functional
     apex: np.ndarray  # apex-cap mean functional
 
+    factor: object = None  # reusable x = factor(b) for K; None: factorized on first use
+
     @staticmethod
     def of(prob: Problem, M: sp.spmatrix) -> "ThermalSystem":
-        free = np.setdiff1d(np.arange(prob.K.shape[0]), prob.sink)
-        K = sp.csc_matrix(prob.K[free][:, free])
-        return ThermalSystem(K=K, M=sp.csc_matrix(M.tocsr()[free][:, free]), f=prob.f[free] / prob.power,
-                             sensor=prob.sensor[free], apex=prob.source_mean[free])
+        """The free-unknown system of an assembled problem; reuses the problem's factor of K."""
+        free = prob.free
+        return ThermalSystem(K=prob.K_free, M=sp.csc_matrix(M.tocsr()[free][:, free]), f=prob.f[free] / prob.power,
+                             sensor=prob.sensor[free], apex=prob.source_mean[free], factor=prob.factor)
 
     @cached_property
     def solve_K(self):
         """Reusable factor of K (steady solves, eigen shift-invert, Krylov at ω = 0)."""
-        return factorize(self.K)
+        return self.factor if self.factor is not None else factorize(self.K)
 
     @cached_property
     def steady(self) -> np.ndarray:
