@@ -433,12 +433,14 @@ def load_design(path: str | Path | None = None) -> Design:
     Loading never executes code: TOML is parsed as data only.
     """
     p = embedded_design_path() if path is None else Path(path)
+    return parse_design(read_toml(p, DesignError), str(p))
+
+
+def read_toml(p: Path, error: type[InputError]) -> dict[str, Any]:
+    """Parse a TOML file as data, raising ``error`` (one message) if it cannot be read or parsed."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DesignError([f"cannot read file: {exc.strerror}"], str(p)) from None
-    try:
-        raw = tomllib.loads(text)
+        raise error([f"cannot read file: {exc.strerror}"], str(p)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise DesignError([f"not valid TOML: {exc}"], str(p)) from None
-    return parse_design(raw, str(p))
+        raise error([f"not valid TOML: {exc}"], str(p)) from None

@@ -71,7 +71,7 @@ from typing import Annotated, Any, Callable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .design import Design, DesignError, InputError, field_bounds, format_errors, interval_text, embedded_design_path, parse_design
+from .design import Design, DesignError, InputError, field_bounds, format_errors, interval_text, read_toml, embedded_design_path, parse_design
 from .units import LENGTH_UNITS, split_unit, to_si
 
 METHODS = ("grid", "list", "monte-carlo", "latin-hypercube", "sobol")
@@ -556,15 +556,7 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file (TOML, data only).  Raises :class:`StudyError` listing every problem."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StudyError([f"cannot read file: {exc.strerror}"], str(p)) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError([f"not valid TOML: {exc}"], str(p)) from None
-    return parse_study(raw, str(p), p.resolve().parent)
+    return parse_study(read_toml(p, StudyError), str(p), p.resolve().parent)
 
 
 # ---------------------------------------------------------------- point evaluation (worker side)
