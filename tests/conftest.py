@@ -26,6 +26,17 @@ def coarse(raw: dict, factor: float = 3.0) -> dict:
     return out
 
 
+def coarse_design_file(path, apex_nm: float, tc_nm: float, far_um: float):
+    """Write the embedded design file, comments and layout kept, with the given mesh sizes; return the path."""
+    import re
+
+    text = embedded_design_path().read_text()
+    for key, value in (("size_apex_nm", apex_nm), ("size_tc_nm", tc_nm), ("size_far_um", far_um)):
+        text = re.sub(rf"{key} = \S+", f"{key} = {value:g}", text)
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_design():
     return parse_design(coarse(raw_reference()), "tiny-ntistp")

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from probe_fem.cli import main
-from probe_fem.design import embedded_design_path
+from conftest import coarse_design_file
 
 
 @pytest.fixture(scope="module")
 def tiny_toml(tmp_path_factory):
-    text = embedded_design_path().read_text()
-    text = re.sub(r"size_apex_nm = \S+", "size_apex_nm = 30", text)
-    text = re.sub(r"size_tc_nm = \S+", "size_tc_nm = 60", text)
-    text = re.sub(r"size_far_um = \S+", "size_far_um = 1.1", text)
-    path = tmp_path_factory.mktemp("design") / "tiny.toml"
-    path.write_text(text)
-    return path
+    return coarse_design_file(tmp_path_factory.mktemp("design") / "tiny.toml", 30, 60, 1.1)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 
 import pytest
@@ -13,7 +12,7 @@ from probe_fem.fit import ALIASES, dump_toml, edit_toml, parse_free, parse_targe
 from probe_fem.study import evaluate_point
 from probe_fem.cli import main
 
-from conftest import raw_reference
+from conftest import coarse_design_file, raw_reference
 
 TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 18.28 µm, 200 W/(m·K)
 
@@ -21,13 +20,7 @@ TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 18
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny-mesh copy of the reference design file (comments and layout kept)."""
-    text = embedded_design_path().read_text()
-    text = re.sub(r"size_apex_nm = \S+", "size_apex_nm = 60", text)
-    text = re.sub(r"size_tc_nm = \S+", "size_tc_nm = 120", text)
-    text = re.sub(r"size_far_um = \S+", "size_far_um = 2.25", text)
-    path = tmp_path_factory.mktemp("fit") / "tiny.toml"
-    path.write_text(text)
-    return path
+    return coarse_design_file(tmp_path_factory.mktemp("fit") / "tiny.toml", 60, 120, 2.25)
 
 
 def test_fit_recovers_known_parameters_from_synthetic_targets(tiny, tmp_path, capsys):
