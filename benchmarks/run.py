@@ -34,11 +34,14 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
     """One mesh: stage times, R_P, and (optionally) NGSolve on the same mesh."""
     import numpy as np
 
-    from probe_fem import frequency, load_design, steady, transient
-    from probe_fem.dynamics import thermal_system
+    from probe_fem import load_design
+    from probe_fem.physics import frequency
+    from probe_fem.physics import conduction as steady
+    from probe_fem.physics import transient
+    from probe_fem.model.dynamics import thermal_system
     from probe_fem.progress import Stages
-    from probe_fem.results import build_model, solve_steady
-    from probe_fem.solvers import direct_backend
+    from probe_fem.model.steady import build_model, solve_steady
+    from probe_fem.physics.solvers import direct_backend
 
     st = Stages(quiet=True)
     model = build_model(load_design(), refine=refine, stages=st)
@@ -106,7 +109,7 @@ def _run(fn, *args) -> dict:
 def case_calibrate(smoke: bool) -> dict:
     """`probe-fem calibrate` end to end in a subprocess, no mesh cache: wall time, peak memory, stages."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "probe_fem.cli", "calibrate", "--quiet", "--no-cache",
+        cmd = [sys.executable, "-m", "probe_fem.cli.main", "calibrate", "--quiet", "--no-cache",
                "--out", f"{tmp}/out", "--calib", f"{tmp}/calib.json"] + (["--refine", "0.3"] if smoke else [])
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -123,7 +126,7 @@ def case_calibrate(smoke: bool) -> dict:
 
 def case_study_throughput(points: int, refine: float) -> dict:
     """A body-length sweep (every point meshes) on 1 and on 2 dask worker processes: points per second."""
-    from probe_fem.study import parse_study, run_study
+    from probe_fem.studies.study import parse_study, run_study
 
     raw = {"study": {"name": "throughput", "design": "embedded:ntistp", "method": "grid", "refine": refine,
                      "modes": 6},
@@ -149,7 +152,7 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from probe_fem.convergence import richardson
+    from probe_fem.model.convergence import richardson
 
     con = Console(width=150)
     accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]

@@ -12,8 +12,8 @@ Run: ``python examples/02_ntistp_steady.py`` (writes ``heat_path.png`` here).
 from __future__ import annotations
 
 from probe_fem import load_design
-from probe_fem.plots import plot_heat_path
-from probe_fem.results import build_model, solve_steady
+from probe_fem.plots.figures import plot_heat_path
+from probe_fem.model.steady import build_model, solve_steady
 
 
 def run(refine: float = 1.0, figure: str | None = None) -> dict:

@@ -11,8 +11,8 @@ Run: ``python examples/03_mesh_convergence.py`` (about a minute; writes ``conver
 from __future__ import annotations
 
 from probe_fem import load_design
-from probe_fem.convergence import study
-from probe_fem.plots import plot_convergence
+from probe_fem.model.convergence import study
+from probe_fem.plots.figures import plot_convergence
 
 
 def run(start: float = 0.5, levels: int = 3, figure: str | None = None) -> dict:

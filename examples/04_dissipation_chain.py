@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from probe_fem import load_design
-from probe_fem.analysis import demodulate
-from probe_fem.calibration import build
-from probe_fem.dynamics import analyze
-from probe_fem.landauer import preset
-from probe_fem.plots import plot_dissipation
-from probe_fem.results import build_model, solve_steady
-from probe_fem.simulate import simulate
+from probe_fem.analysis.demodulation import demodulate
+from probe_fem.calibration.schema import build
+from probe_fem.model.dynamics import analyze
+from probe_fem.analysis.landauer import preset
+from probe_fem.plots.figures import plot_dissipation
+from probe_fem.model.steady import build_model, solve_steady
+from probe_fem.analysis.simulation import simulate
 
 PAPER_BIAS = {"bdnc": [0.74, 0.95, 1.08, 1.18, 1.27], "bda": [0.44, 0.58, 0.68, 0.76, 0.82],
               "au": [0.030, 0.043, 0.052, 0.060, 0.067]}

@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from probe_fem.design import embedded_design_path, parse_design
-from probe_fem.results import build_model
+from probe_fem.design.schema import embedded_design_path, parse_design
+from probe_fem.model.steady import build_model
 
 
 def raw_reference() -> dict:
@@ -49,15 +49,15 @@ def tiny_model(tiny_design):
 
 @pytest.fixture(scope="session")
 def tiny_dynamics(tiny_model):
-    from probe_fem.dynamics import analyze
+    from probe_fem.model.dynamics import analyze
 
     return analyze(tiny_model)
 
 
 @pytest.fixture(scope="session")
 def tiny_calibration(tiny_design, tiny_model, tiny_dynamics):
-    from probe_fem.calibration import build
-    from probe_fem.results import build_model, solve_steady
+    from probe_fem.calibration.schema import build
+    from probe_fem.model.steady import build_model, solve_steady
 
     report, _ = solve_steady(tiny_model)
     coarse, _ = solve_steady(build_model(tiny_design, refine=0.5))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem.analysis import TraceError, Traces, demodulate, phases
-from probe_fem.landauer import preset
-from probe_fem.simulate import simulate
+from probe_fem.analysis.demodulation import TraceError, Traces, demodulate, phases
+from probe_fem.analysis.landauer import preset
+from probe_fem.analysis.simulation import simulate
 
 
 def z_scores(cal, seed, drift_nV=80.0, seconds=4.37):

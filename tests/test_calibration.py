@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from probe_fem.calibration import Calibration, CalibrationError, json_schema
-from probe_fem.cli import main
+from probe_fem.calibration.schema import Calibration, CalibrationError, json_schema
+from probe_fem.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_bad_files_are_refused_clearly(case, make, message, tiny_calibration, tm
 
 
 def test_failed_export_leaves_previous_file_intact(tiny_calibration, tmp_path, monkeypatch):
-    from probe_fem import exporters
+    from probe_fem.calibration import exporters
 
     target = tiny_calibration.save(tmp_path / "c.json")
     before = target.read_bytes()
@@ -115,8 +115,8 @@ def test_killed_export_never_truncates_the_target(tiny_calibration, tmp_path):
     before = target.read_bytes()
     script = f"""
 import sys, time
-from probe_fem import exporters
-from probe_fem.calibration import Calibration
+from probe_fem.calibration import exporters
+from probe_fem.calibration.schema import Calibration
 cal = Calibration.load({str(target)!r})
 def slow(cal, path):
     path.write_text(cal.to_json()[:100]); print("half", flush=True); time.sleep(60)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from probe_fem.cli import main
+from probe_fem.cli.main import main
 from conftest import coarse_design_file
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from probe_fem.cli import main
-from probe_fem.design import DesignError, embedded_design_path, load_design, parse_design
+from probe_fem.cli.main import main
+from probe_fem.design.schema import DesignError, embedded_design_path, load_design, parse_design
 from probe_fem.units import to_si
 
 from conftest import raw_reference

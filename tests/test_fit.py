@@ -7,10 +7,10 @@ import tomllib
 
 import pytest
 
-from probe_fem.design import embedded_design_path, load_design
-from probe_fem.fit import ALIASES, dump_toml, edit_toml, parse_free, parse_target, resolve_free
-from probe_fem.study import evaluate_point
-from probe_fem.cli import main
+from probe_fem.design.schema import embedded_design_path, load_design
+from probe_fem.studies.fit import ALIASES, dump_toml, edit_toml, parse_free, parse_target, resolve_free
+from probe_fem.studies.study import evaluate_point
+from probe_fem.cli.main import main
 
 from conftest import coarse_design_file, raw_reference
 

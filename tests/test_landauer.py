@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem.landauer import G0, BreitWigner, Flat, Junction, Table, preset
+from probe_fem.analysis.landauer import G0, BreitWigner, Flat, Junction, Table, preset
 
 MODELS = {"bdnc": preset("bdnc"), "bda": preset("bda"), "au": preset("au"),
           "narrow level": Junction(BreitWigner(0.3, 0.02)), "broad level": Junction(BreitWigner(1.0, 0.3)), "shifted division": Junction(BreitWigner(-0.5, 0.1), division=0.8)}

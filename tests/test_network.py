@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem import network as nw
-from probe_fem.substrate import spreading_fem
+from probe_fem.calibration import network as nw
+from probe_fem.physics.substrate import spreading_fem
 
 
 def node_equations(Q_P, Q_S, R_P, R_J, R_S):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem import steady
-from probe_fem.geometry import build_mesh
-from probe_fem.results import ProbeModel, solve_steady
+from probe_fem.physics import conduction as steady
+from probe_fem.mesh.probe import build_mesh
+from probe_fem.model.steady import ProbeModel, solve_steady
 
 
 def test_heat_balance_and_breakdown(tiny_model):
@@ -81,7 +81,7 @@ def test_named_groups_are_present_and_refined(tiny_model):
 def test_point_values_match_skfem_probes(tiny_model):
     from skfem import Basis, ElementTetP1
 
-    from probe_fem.plots import heat_path, point_values
+    from probe_fem.plots.figures import heat_path, point_values
 
     T = steady.solve(tiny_model.problem).T
     pts, _, _ = heat_path(tiny_model, n=60)
@@ -91,7 +91,7 @@ def test_point_values_match_skfem_probes(tiny_model):
 
 
 def test_mesh_cache_reuses_identical_mesh_and_ignores_materials(tiny_design, tiny_model, tmp_path):
-    from probe_fem.geometry import geometry_key
+    from probe_fem.mesh.probe import geometry_key
 
     first = build_mesh(tiny_design, cache=str(tmp_path))
     assert len(list(tmp_path.glob("*.npz"))) == 1

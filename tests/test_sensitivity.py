@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from probe_fem import sensitivity as sa
-from probe_fem.study import Parameter
+from probe_fem.studies import sensitivity as sa
+from probe_fem.studies.study import Parameter
 
 
 # ---------------------------------------------------------------- Ishigami

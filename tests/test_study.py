@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probe_fem.design import embedded_design_path, parse_design
-from probe_fem.study import (DEFAULT_RANGES, ResultTable, StudyError, TableError, load_study, parse_study,
+from probe_fem.design.schema import embedded_design_path, parse_design
+from probe_fem.studies.study import (DEFAULT_RANGES, ResultTable, StudyError, TableError, load_study, parse_study,
                              run_study)
-from probe_fem.cli import main
+from probe_fem.cli.main import main
 
 from conftest import raw_reference
 

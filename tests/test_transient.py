@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from probe_fem import frequency, modulation, steady, transient
-from probe_fem.dynamics import thermal_system
-from probe_fem.mesh import MICRON
-from probe_fem.results import solve_steady
-from probe_fem.shapes import series_bar
+from probe_fem.physics import frequency
+from probe_fem.physics import modulation
+from probe_fem.physics import conduction as steady
+from probe_fem.physics import transient
+from probe_fem.model.dynamics import thermal_system
+from probe_fem.mesh.core import MICRON
+from probe_fem.model.steady import solve_steady
+from probe_fem.mesh.bars import series_bar
 
 
 def bar_system(segments_um, k, rho_c, size_um=0.35):
@@ -116,7 +119,7 @@ def test_modulation_error_small_far_below_and_large_far_above(tiny_dynamics):
 
 
 def test_capacity_matrix_holds_total_heat_capacity(tiny_model):
-    from probe_fem.dynamics import heat_capacity
+    from probe_fem.model.dynamics import heat_capacity
 
     M = transient.capacity_matrix(tiny_model.problem, heat_capacity(tiny_model))
     vol = steady.element_volumes(tiny_model.probe.mesh)

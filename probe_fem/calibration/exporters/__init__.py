@@ -1,0 +1,47 @@
+"""Calibration file formats, one small module each, registered by name and suffix (like meshio's).
+
+A writer gets the calibration and a temporary path; :func:`export` renames it
+onto the target only when the writer finished, so an interrupted export never
+leaves a truncated file.  Add a format: a module with a ``@register`` writer,
+imported below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from probe_fem.io import atomic_path
+
+Writer = Callable[["object", Path], None]
+_WRITERS: dict[str, Writer] = {}
+_SUFFIX: dict[str, str] = {}
+
+
+def register(name: str, suffix: str) -> Callable[[Writer], Writer]:
+    """Register ``writer(calibration, path)`` for format ``name`` with file ``suffix``."""
+
+    def deco(fn: Writer) -> Writer:
+        _WRITERS[name] = fn
+        _SUFFIX[suffix] = name
+        return fn
+
+    return deco
+
+
+def formats() -> list[str]:
+    return sorted(_WRITERS)
+
+
+def export(cal, path: str | Path, fmt: str | None = None) -> Path:
+    """Write ``cal`` to ``path`` atomically in ``fmt`` (default: from the suffix)."""
+    path = Path(path)
+    name = fmt or _SUFFIX.get(path.suffix.lower())
+    if name not in _WRITERS:
+        raise ValueError(f"format = {fmt or path.suffix!r}: allowed {', '.join(formats())}")
+    with atomic_path(path) as tmp:
+        _WRITERS[name](cal, tmp)
+    return path
+
+
+from probe_fem.calibration.exporters import csv_, json_, mat  # noqa: E402,F401  (registration)

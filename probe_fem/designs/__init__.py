@@ -1,1 +1,0 @@
-"""Probe designs shipped with the package (the NTISTP reference: ``ntistp.toml``)."""

@@ -1,8 +1,0 @@
-"""JSON: the canonical calibration file (schema: calib/schema.json)."""
-
-from . import register
-
-
-@register("json", ".json")
-def write(cal, path) -> None:
-    path.write_text(cal.to_json(), encoding="utf-8")

@@ -1,0 +1,146 @@
+"""The probe's steady result: R_P, apex rise, heat balance and where the resistance sits.
+
+``R_P = ΔT_TC / Q`` with ΔT_TC the volume-mean rise of the thermocouple
+junction for heat ``Q`` deposited uniformly on the apex cap.  The breakdown
+uses the energy identity Q·⟨T⟩_apex = ∫ k|∇T|² dV: each part of the probe
+contributes ``∫_part k|∇T|² dV / Q²`` (K/W), and the parts add up exactly to the
+apex resistance R_apex = ⟨ΔT⟩_apex / Q (a check, reported as ``breakdown_error``).
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from probe_fem.physics import conduction as steady
+from probe_fem.design.schema import Design
+from probe_fem.mesh.probe import REGIONS, ProbeMesh, build_mesh, region_of_elements
+from probe_fem.progress import Stages
+
+PARTS = ("tip", "body", "insulating film")
+
+
+@dataclass
+class ProbeModel:
+    """A meshed, assembled probe: everything later physics (transient, frequency) reuses."""
+
+    design: Design
+    probe: ProbeMesh
+    problem: steady.Problem
+    refine: float
+
+    @property
+    def dofs(self) -> int:
+        return self.problem.K.shape[0]
+
+
+def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
+    """k per element, W/(m·K), from the design's materials."""
+    per_region = np.array([design.materials[pm.materials[r]].k_W_mK for r in REGIONS])
+    return per_region[region_of_elements(pm)]
+
+
+def build_model(design: Design, refine: float = 1.0, stages: Stages | None = None,
+                cache: str | None = None) -> ProbeModel:
+    """Mesh and assemble a validated design (``refine`` divides all mesh sizes; ``cache``: mesh folder)."""
+    stages = stages or Stages(quiet=True)
+    with stages("meshing", f"(gmsh OCC, refine ×{refine:g}{', cached' if cache else ''})"):
+        pm = build_mesh(design, refine=refine, cache=cache)
+    stages.note(f"mesh: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
+    with stages("assembly"):
+        prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
+    return ProbeModel(design, pm, prob, refine)
+
+
+def part_of_elements(model: ProbeModel) -> np.ndarray:
+    """Index into :data:`PARTS` for every element: insulating film, tip (above the flat stack), body."""
+    m = model.probe.mesh.skfem
+    zc = m.p[2, m.t].mean(axis=0)
+    z_stack = model.probe.layout.z_stack * 1e-6
+    part = np.where(zc > z_stack, 0, 1)
+    part[m.subdomains["insulator"]] = 2
+    return part
+
+
+@dataclass
+class SteadyReport:
+    """Steady calibration quantities of one mesh (SI units)."""
+
+    R_P: float  # K/W
+    R_apex: float  # K/W
+    dT_tc: float  # K
+    dT_apex: float  # K
+    power: float  # W
+    heat_in: float  # W
+    heat_out: float  # W
+    breakdown: dict[str, float]  # K/W per part, sums to R_apex
+    by_region: dict[str, float]  # K/W per material region
+    dofs: int
+    elements: int
+    mesh_fingerprint: str
+    solver: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def balance_error(self) -> float:
+        return abs(self.heat_out - self.heat_in) / self.heat_in
+
+    @property
+    def breakdown_error(self) -> float:
+        return abs(sum(self.breakdown.values()) - self.R_apex) / self.R_apex
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; every key carries its unit."""
+        return {
+            "R_P_K_per_W": self.R_P,
+            "R_apex_K_per_W": self.R_apex,
+            "dT_tc_K": self.dT_tc,
+            "dT_apex_K": self.dT_apex,
+            "power_W": self.power,
+            "heat_balance": {"in_W": self.heat_in, "out_W": self.heat_out, "relative_error": self.balance_error},
+            "resistance_breakdown_K_per_W": {
+                "definition": "integral of k|grad T|^2 over the part / Q^2; parts sum to R_apex",
+                "parts": self.breakdown, "regions": self.by_region, "sum_relative_error": self.breakdown_error},
+            "mesh": {"dofs": self.dofs, "tetrahedra": self.elements, "fingerprint": self.mesh_fingerprint},
+            "solver": self.solver,
+            "wall_time_s": self.seconds,
+        }
+
+
+def solve_steady(model: ProbeModel, stages: Stages | None = None,
+                 method: str = "auto") -> tuple[SteadyReport, np.ndarray]:
+    """Solve the steady problem; return the report and the nodal temperature rise (K)."""
+    stages = stages or Stages(quiet=True)
+    prob = model.problem
+    with stages("solve", f"({model.dofs} dofs)"):
+        res = steady.solve(prob, method=method)
+    q = prob.power
+    part = part_of_elements(model)
+    breakdown = {name: steady.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2
+                 for i, name in enumerate(PARTS)}
+    by_region = {r: steady.dissipation(prob, res.T, model.probe.mesh.skfem.subdomains[r]) / q**2 for r in REGIONS}
+    dT_tc = float(prob.sensor @ res.T)
+    dT_apex = float(prob.source_mean @ res.T)
+    report = SteadyReport(R_P=dT_tc / q, R_apex=dT_apex / q, dT_tc=dT_tc, dT_apex=dT_apex, power=q,
+                          heat_in=res.heat_in, heat_out=res.heat_out, breakdown=breakdown, by_region=by_region,
+                          dofs=model.dofs, elements=model.probe.mesh.n_elements,
+                          mesh_fingerprint=model.probe.mesh.fingerprint(), solver=res.info.method,
+                          seconds=dict(stages.seconds))
+    return report, res.T
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the packages that produced a result."""
+    import gmsh
+    import meshio
+    import scipy
+    import skfem
+
+    from probe_fem import __version__
+
+    return {"probe_fem": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit-fem": skfem.__version__, "gmsh": gmsh.__version__,
+            "meshio": meshio.__version__}

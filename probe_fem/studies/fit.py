@@ -1,0 +1,536 @@
+"""Inverse calibration: fit free design parameters to measured R_P, τ (and f−3dB) by least squares.
+
+Free parameters are named by short aliases (:data:`ALIASES`, e.g.
+``body_length`` → ``body.length_um``) or by dotted keys as written in the
+design file; their values are varied in the design's raw TOML mapping (units
+as written) and every evaluation is a full FEM point
+(:func:`probe_fem.studies.study.evaluate_point`: mesh, steady, modes, reduced model).
+The parameters (as ln(value/start)) are bounded and fitted with
+``scipy.optimize.least_squares`` (trust-region reflective) to residuals
+(model − target)/σ (as relative residuals, see :func:`fit`).  Their 1σ uncertainties come from the Jacobian at the
+solution, cov = (JᵀJ)⁻¹ (σ-weighted residuals, so no extra variance factor).
+The fitted design is written as TOML in the same format and units as the
+input, its comments kept, the fitted values and their provenance updated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from probe_fem.design.schema import DesignError, parse_design
+from probe_fem.studies.study import apply_overrides, evaluate_point, key_unit, resolve_key
+from probe_fem.units import split_unit
+
+# alias → dotted key; "{a.b}" is replaced by the raw design's value at a.b (a material name);
+# a length key's unit suffix is taken from the design file.
+ALIASES: dict[str, str] = {
+    "au_thickness": "electrode.thickness_nm",
+    "electrode_thickness": "electrode.thickness_nm",
+    "electrode_width": "electrode.width_um",
+    "body_length": "body.length_um",
+    "body_width": "body.width_um",
+    "body_thickness": "body.thickness_um",
+    "tip_height": "tip.height_um",
+    "tip_base": "tip.base_um",
+    "apex_radius": "tip.apex_radius_nm",
+    "tc_thickness": "thermocouple.thickness_nm",
+    "leg_width": "thermocouple.leg_width_um",
+    "junction_depth": "thermocouple.junction_below_apex_nm",
+    "insulator_thickness": "insulator.thickness_nm",
+    "k_au": "materials.{thermocouple.au_material}.k_W_mK",
+    "k_cr": "materials.{thermocouple.cr_material}.k_W_mK",
+    "k_sin": "materials.{body.material}.k_W_mK",
+    "k_insulator": "materials.{insulator.material}.k_W_mK",
+}
+
+TARGETS = {  # option name → (result column, label, SI unit, accepted units and factors to SI)
+    "rp": ("R_P_K_per_W", "R_P", "K/W", {"": 1.0, "K/W": 1.0}),
+    "tau": ("tau_s", "τ (dominant mode)", "s", {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}),
+    "f3db": ("f_3dB_Hz", "f−3dB", "Hz", {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6}),
+}
+
+
+class FitError(RuntimeError):
+    """The fit could not finish (an evaluation failed, or the parameters are not identifiable)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A measured value to fit, SI units, with its 1σ uncertainty."""
+
+    name: str  # rp, tau, f3db
+    value: float
+    sigma: float
+
+    @property
+    def column(self) -> str:
+        return TARGETS[self.name][0]
+
+    @property
+    def label(self) -> str:
+        return TARGETS[self.name][1]
+
+    @property
+    def unit(self) -> str:
+        return TARGETS[self.name][2]
+
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def parse_target(name: str, text: str) -> Target:
+    """``'72800±500'``, ``'10us±3us'``, ``'10±3 us'``, ``'1e-5s+-3e-6s'`` → :class:`Target` (SI).
+
+    Raises ``ValueError`` naming the text and what is allowed.
+    """
+    units = TARGETS[name][3]
+    unit_re = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True) if u)
+    m = re.fullmatch(rf"\s*({_NUM})\s*({unit_re})?\s*(?:±|\+-|\+/-)\s*({_NUM})\s*({unit_re})?\s*", text)
+    example = {"rp": "72800±500", "tau": "10us±3us", "f3db": "11kHz±1kHz"}[name]
+    if not m:
+        raise ValueError(f"{text!r}: give value±uncertainty, e.g. {example} "
+                         f"(units: {', '.join(u for u in units if u) or 'K/W'})")
+    v, u1, s, u2 = m.groups()
+    if name != "rp" and not (u1 or u2):
+        raise ValueError(f"{text!r}: give a unit ({', '.join(u for u in units if u)}), e.g. {example}")
+    u1, u2 = u1 or u2 or "", u2 or u1 or ""
+    value, sigma = float(v) * units[u1], float(s) * units[u2]
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{text!r}: the value must be > 0")
+    if not 0 < sigma < math.inf:
+        raise ValueError(f"{text!r}: the uncertainty must be > 0 (it weights the residual)")
+    return Target(name, value, sigma)
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A fitted value: dotted key as written in the design, its start value and bounds (file units)."""
+
+    key: str
+    alias: str
+    start: float
+    low: float
+    high: float
+
+    @property
+    def unit(self) -> str:
+        return key_unit(self.key)
+
+
+def resolve_free(raw: dict, name: str) -> tuple[str, float]:
+    """Dotted key (as written in ``raw``) and current value for an alias or a dotted key."""
+    key = ALIASES.get(name, name)
+    if "{" in key:
+        def sub(m: re.Match) -> str:
+            node: Any = raw
+            for part in m.group(1).split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"{name!r} stands for {key}, but the design has no {m.group(1)}")
+                node = node[part]
+            return str(node)
+
+        key = re.sub(r"\{([^}]+)\}", sub, key)
+    elif name in ALIASES:  # length alias: use the unit the file uses
+        *head, last = key.split(".")
+        stem = split_unit(last)[0]
+        node: Any = raw
+        for part in head:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        for k in node:
+            p = split_unit(k)
+            if p and p[0] == stem:
+                key = ".".join(head + [k])
+    if name not in ALIASES and "." not in name:
+        raise ValueError(f"{name!r}: unknown alias (aliases: {', '.join(sorted(ALIASES))}) and not a dotted key "
+                         "as written in the design file (e.g. body.length_um)")
+    _, value = resolve_key(raw, key)
+    return key, value
+
+
+def parse_free(raw: dict, names: str, bounds: str | None) -> list[FreeParameter]:
+    """Free parameters from ``'au_thickness,body_length'`` and optional bounds ``'body_length=10:40,...'``.
+
+    Default bounds are [start/2, 2·start].  Raises ``ValueError`` listing every problem.
+    """
+    problems: list[str] = []
+    keys: dict[str, tuple[str, float]] = {}
+    for name in [n.strip() for n in names.split(",") if n.strip()]:
+        try:
+            key, value = resolve_free(raw, name)
+        except ValueError as exc:
+            problems.append(f"--free {exc}")
+            continue
+        if key in (k for k, _ in keys.values()):
+            problems.append(f"--free {name!r}: names {key} twice")
+        if value <= 0:
+            problems.append(f"--free {name!r}: {key} = {value:g} in the design; fitted values must be > 0")
+        keys[name] = (key, value)
+    if not keys and not problems:
+        problems.append("--free: name at least one parameter, e.g. --free body_length")
+    given: dict[str, tuple[float, float]] = {}
+    for item in [b.strip() for b in (bounds or "").split(",") if b.strip()]:
+        m = re.fullmatch(rf"([^=]+)=({_NUM}):({_NUM})", item)
+        if not m:
+            problems.append(f"--bounds {item!r}: give NAME=LOW:HIGH in the design file's units, e.g. body_length=10:40")
+            continue
+        name, lo, hi = m.group(1).strip(), float(m.group(2)), float(m.group(3))
+        match = [n for n, (k, _) in keys.items() if name in (n, k)]
+        if not match:
+            problems.append(f"--bounds {item!r}: {name} is not a --free parameter")
+        elif not 0 < lo < hi:
+            problems.append(f"--bounds {item!r}: need 0 < LOW < HIGH")
+        else:
+            given[match[0]] = (lo, hi)
+    out = []
+    for name, (key, value) in keys.items():
+        lo, hi = given.get(name, (value / 2, value * 2))
+        if not lo <= value <= hi:
+            problems.append(f"--bounds {name}={lo:g}:{hi:g}: the design's value {value:g} {key_unit(key)} "
+                            "(the start) must lie within the bounds")
+        out.append(FreeParameter(key=key, alias=name, start=value, low=lo, high=hi))
+    if problems:
+        raise ValueError("\n".join(problems))
+    return out
+
+
+@dataclass
+class FitResult:
+    """Fitted values (file units) with 1σ uncertainties, and the model at the fit."""
+
+    free: list[FreeParameter]
+    targets: list[Target]
+    fitted: np.ndarray
+    sigma: np.ndarray
+    correlation: np.ndarray
+    model: dict[str, float]  # the point's result row at the fit
+    evaluations: int
+    success: bool
+    message: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)  # trial designs that could not be evaluated
+
+    @property
+    def overrides(self) -> dict[str, float]:
+        return {p.key: float(v) for p, v in zip(self.free, self.fitted)}
+
+    def residuals(self) -> dict[str, float]:
+        """(model − target)/σ per target."""
+        return {t.name: (self.model[t.column] - t.value) / t.sigma for t in self.targets}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "free": [{"key": p.key, "alias": p.alias, "unit": p.unit, "start": p.start, "fitted": float(v),
+                      "uncertainty_1sigma": float(s), "bounds": [p.low, p.high]}
+                     for p, v, s in zip(self.free, self.fitted, self.sigma)],
+            "correlation": self.correlation.tolist(),
+            "targets": [{"name": t.name, "column": t.column, "target": t.value, "uncertainty": t.sigma,
+                         "model": self.model[t.column], "residual_sigmas": self.residuals()[t.name]}
+                        for t in self.targets],
+            "model_at_fit": {k: v for k, v in self.model.items() if k != "error"},
+            "evaluations": self.evaluations, "success": self.success, "message": self.message,
+            "failed_trial_designs": self.failed,
+            "uncertainty_method": "cov = (J^T J)^-1 of the sigma-weighted residuals at the solution",
+        }
+
+
+class _Matched(Exception):
+    """Raised inside the residual when every target is matched: the fit is done at ``x``."""
+
+    def __init__(self, x: np.ndarray):
+        super().__init__("matched")
+        self.x = x
+
+
+def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine: float = 1.0, n_modes: int = 6,
+        diff_step: float = 1e-2, match: float = 0.1, xtol: float = 1e-4, max_evaluations: int = 60,
+        on_evaluation: Callable[[dict[str, float], dict[str, Any]], None] | None = None) -> FitResult:
+    """Least-squares fit of ``free`` to ``targets`` (each evaluation a full FEM point, in this process).
+
+    The fit works in x = ln(value/start) and on relative residuals
+    ln(y/y*)·y*/σ (≈ (y − y*)/σ near the target), where the model is close to
+    linear (R_P ∝ L/(k·t)); ``diff_step`` is the finite-difference step in x,
+    i.e. relative (1 % by default: a geometry change remeshes, and a larger step
+    keeps mesh noise out of the derivative).  1σ uncertainties: (JᵀJ)⁻¹ in x,
+    times the fitted value.  The fit
+    stops when every residual is below ``match`` (in units of its σ), or when a
+    step changes the parameters by less than ``xtol`` (relative; a remeshed
+    geometry moves R_P and τ by ~1e-4 relative, so finer steps chase noise).  A trial design that
+    cannot be evaluated (the mesher fails, the geometry is invalid) is a rejected step: the trust
+    region shrinks and the fit goes on; such designs are listed in ``FitResult.failed``.
+    """
+    from scipy.optimize import least_squares
+
+    if len(free) > len(targets):
+        raise FitError(f"{len(free)} free parameters but {len(targets)} target(s): the fit needs at least as many "
+                       "targets as free parameters")
+    p0 = np.array([p.start for p in free])
+    lo = np.log(np.array([p.low for p in free]) / p0)  # parameters: x = ln(value / start)
+    hi = np.log(np.array([p.high for p in free]) / p0)
+    cache: dict[tuple, dict[str, Any]] = {}
+    history: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+
+    def row_at(x: np.ndarray) -> dict[str, Any]:
+        """The evaluated point at scaled parameters ``x`` (status "ok" or "failed"), cached."""
+        ov = {p.key: float(v) for p, v in zip(free, p0 * np.exp(x))}
+        k = tuple(np.round(x, 12))
+        if k not in cache:
+            if len(cache) >= max_evaluations + len(free):
+                raise FitError(f"no fit within {max_evaluations} evaluations (raise --max-evaluations)")
+            row = evaluate_point(base_raw, ov, refine, n_modes)
+            cache[k] = row
+            if row["status"] == "ok":
+                history.append({**ov, **{t.column: row[t.column] for t in targets}})
+            else:
+                failed.append({**ov, "error": row["error"]})
+            if on_evaluation:
+                on_evaluation(ov, row)
+        return cache[k]
+
+    def r_at(x: np.ndarray) -> np.ndarray | None:
+        row = row_at(x)
+        if row["status"] != "ok":
+            return None
+        # relative misfit in units of the relative uncertainty: ln(y/y*)·y*/σ ≈ (y − y*)/σ near the target;
+        # with log parameters the model is close to linear (R_P ∝ L/(k·t)), so Gauss–Newton steps land
+        return np.array([math.log(row[t.column] / t.value) * t.value / t.sigma for t in targets])
+
+    weight = np.ones(len(targets))  # residuals seen by the solver: r / weight (see the two stages below)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        r = r_at(x)
+        if r is None:  # a trial design that cannot be evaluated: NaN makes the trust region reject the step
+            return np.full(len(targets), np.nan)
+        if np.all(np.abs(r) < match):
+            raise _Matched(np.array(x, float))
+        return r / weight
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        """Forward differences with the fit's relative step; backward where the forward point is out of bounds
+        or cannot be evaluated (e.g. the mesher fails there)."""
+        r0 = r_at(x)
+        if r0 is None:
+            raise FitError(f"the design at {_where(free, p0 * np.exp(x))} cannot be evaluated: {row_at(x)['error']}")
+        J = np.empty((len(targets), len(free)))
+        for i in range(len(free)):
+            h = diff_step
+            for step in ((h, -h) if x[i] + h <= hi[i] else (-h,)):
+                xi = x.copy()
+                xi[i] += step
+                ri = r_at(xi)
+                if ri is not None:
+                    J[:, i] = (ri - r0) / step
+                    break
+            else:
+                raise FitError(f"no derivative along {free[i].key} at {_where(free, p0 * np.exp(x))}: the designs a step "
+                               f"away cannot be evaluated ({failed[-1]['error']})")
+        return J
+
+    x0 = np.zeros(len(free))
+    if r_at(x0) is None:
+        raise FitError(f"the start design cannot be evaluated: {row_at(x0)['error']}")
+    # Stage 1 (as many targets as parameters): the solution does not depend on the weights, and equal
+    # weights on the relative misfits avoid the narrow curved valley a tight target (R_P ± 0.7 %) next to
+    # a loose one (τ ± 30 %) makes.  Stage 2 (always): the σ-weighted problem from there.
+    stages = []
+    if len(targets) == len(free):
+        stages.append(np.array([t.value / t.sigma for t in targets]))
+    stages.append(np.ones(len(targets)))
+    x = x0
+    try:
+        for w in stages:
+            weight[:] = w
+            res = least_squares(residual, x, jac=lambda x: jacobian(x) / weight[:, None], bounds=(lo, hi),
+                                method="trf", x_scale=1.0, xtol=xtol, ftol=1e-8, gtol=1e-8,
+                                max_nfev=max_evaluations)
+            x = res.x
+        J, success, message = jacobian(x), bool(res.success), str(res.message)
+    except _Matched as m:
+        x, success, message = m.x, True, f"every target matched to within {match:g} σ"
+        J = jacobian(x)
+    JTJ = J.T @ J
+    if np.linalg.cond(JTJ) > 1e12:
+        raise FitError("the targets do not determine the free parameters (singular Jacobian): "
+                       "free fewer parameters or add a target")
+    cov = np.linalg.inv(JTJ)
+    sd = np.sqrt(np.diag(cov))
+    fitted = p0 * np.exp(x)
+    return FitResult(free=free, targets=targets, fitted=fitted, sigma=sd * fitted,
+                     correlation=cov / np.outer(sd, sd), model=row_at(x), evaluations=len(cache),
+                     success=success, message=message, history=history, failed=failed)
+
+
+def _where(free: list[FreeParameter], values: np.ndarray) -> str:
+    return ", ".join(f"{p.key} = {v:.6g}" for p, v in zip(free, values))
+
+
+# ---------------------------------------------------------------- writing the fitted design
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        text = f"{v:.6g}"
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def dump_toml(raw: dict) -> str:
+    """A TOML document for a design mapping (scalars first, then tables; no comments)."""
+    lines: list[str] = []
+
+    def table(node: dict, path: tuple[str, ...]) -> None:
+        scalars = [(k, v) for k, v in node.items() if not isinstance(v, dict)]
+        subs = [(k, v) for k, v in node.items() if isinstance(v, dict)]
+        if path and (scalars or not subs):
+            lines.append("")
+            lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+        for k, v in scalars:
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in subs:
+            table(v, path + (k,))
+
+    table(raw, ())
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    """``a."b.c".d`` → ('a', 'b.c', 'd'): a TOML dotted key with bare, "basic" or 'literal' parts."""
+    parts: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c.isspace() or c == ".":
+            i += 1
+        elif c == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            parts.append(json.loads(text[i:j + 1]))
+            i = j + 1
+        elif c == "'":
+            j = text.index("'", i + 1)
+            parts.append(text[i + 1:j])
+            i = j + 1
+        else:
+            m = re.match(r"[A-Za-z0-9_-]+", text[i:])
+            if not m:
+                raise ValueError(f"not a TOML key: {text!r}")
+            parts.append(m.group(0))
+            i += len(m.group(0))
+    return tuple(parts)
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_KEYLINE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_.-]+)(?:\s*\.\s*(?:"(?:[^"\\]|\\.)*"|'
+                      r'\'[^\']*\'|[A-Za-z0-9_-]+))*)(\s*=\s*)(.*)$')
+
+
+def edit_toml(text: str, edits: dict[tuple[str, ...], Any]) -> str:
+    """Set values at key paths in a TOML text, keeping its layout and comments.
+
+    Existing keys get their value replaced (a trailing comment after a number
+    is kept); missing keys are added at the end of their table (the table is
+    appended if absent).  Values: numbers or strings.
+    """
+    lines = text.splitlines()
+    table: tuple[str, ...] = ()
+    last_line_of: dict[tuple[str, ...], int] = {(): -1}
+    todo = dict(edits)
+    for i, line in enumerate(lines):
+        h = _HEADER.match(line)
+        if h and not line.lstrip().startswith("[["):
+            table = _split_key(h.group(1))
+            last_line_of[table] = i
+            continue
+        m = _KEYLINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        path = table + _split_key(m.group(2))
+        last_line_of[table] = i
+        if path in todo:
+            value = todo.pop(path)
+            rest = m.group(4)
+            comment = ""
+            num = re.match(rf"({_NUM})(\s*#.*)?$", rest.strip())
+            if num and num.group(2):
+                comment = "  " + num.group(2).strip()
+            lines[i] = f"{m.group(1)}{m.group(2)}{m.group(3)}{_toml_value(value)}{comment}"
+    appended: dict[tuple[str, ...], list[str]] = {}
+    for path, value in todo.items():
+        appended.setdefault(path[:-1], []).append(f"{_toml_key(path[-1])} = {_toml_value(value)}")
+    for tbl in sorted(appended, key=lambda t: -last_line_of.get(t, len(lines))):
+        new = appended[tbl]
+        if tbl in last_line_of:
+            at_ = last_line_of[tbl] + 1
+            lines[at_:at_] = new
+        else:
+            lines += ["", "[" + ".".join(_toml_key(p) for p in tbl) + "]", *new]
+    return "\n".join(lines) + "\n"
+
+
+def fitted_design_text(source_text: str, raw: dict, result: FitResult, name: str, note: str) -> tuple[str, bool]:
+    """Text of the fitted design and whether the input layout was kept (else a regenerated file).
+
+    Sets the fitted values, ``name``, ``provenance`` ("fitted: …") for each
+    fitted key and ``origin = "fitted"`` for a fitted material property.  The
+    text is checked by parsing it back: it must equal the expected mapping.
+    """
+    edits: dict[tuple[str, ...], Any] = {("name",): name}
+    for p, v in zip(result.free, result.fitted):
+        path = tuple(p.key.split("."))
+        edits[path] = float(f"{v:.6g}")
+        edits[("provenance", p.key)] = f"fitted: {note}"
+        if path[0] == "materials":
+            edits[path[:2] + ("origin",)] = "fitted"
+    expected = apply_overrides(raw, {})
+    for path, v in edits.items():
+        node = expected
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = v
+    text = edit_toml(source_text, edits)
+    try:
+        if tomllib.loads(text) == expected:
+            return text, True
+    except tomllib.TOMLDecodeError:
+        pass
+    text = dump_toml(expected)
+    if tomllib.loads(text) != expected:
+        raise FitError("could not write the fitted design as TOML that reads back unchanged")
+    return text, False
+
+
+def write_fitted_design(target: str | Path, source_text: str, raw: dict, result: FitResult, name: str,
+                        note: str) -> tuple[Path, bool]:
+    """Validate and write the fitted design atomically; returns the path and whether the layout was kept."""
+    from probe_fem.io import atomic_path
+
+    text, kept = fitted_design_text(source_text, raw, result, name, note)
+    try:
+        parse_design(tomllib.loads(text), str(target))
+    except DesignError as exc:
+        raise FitError(f"the fitted design is not valid: {exc}") from None
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(target), kept
