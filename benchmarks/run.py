@@ -35,13 +35,12 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
     import numpy as np
 
     from probe_fem import load_design
-    from probe_fem.physics import frequency
-    from probe_fem.physics import conduction as steady
-    from probe_fem.physics import transient
     from probe_fem.model.dynamics import thermal_system
-    from probe_fem.progress import Stages
     from probe_fem.model.steady import build_model, solve_steady
+    from probe_fem.physics import conduction as steady
+    from probe_fem.physics import frequency, transient
     from probe_fem.physics.solvers import direct_backend
+    from probe_fem.progress import Stages
 
     st = Stages(quiet=True)
     model = build_model(load_design(), refine=refine, stages=st)
@@ -126,7 +125,8 @@ def case_calibrate(smoke: bool) -> dict:
 
 def case_study_throughput(points: int, refine: float) -> dict:
     """A body-length sweep (every point meshes) on 1 and on 2 dask worker processes: points per second."""
-    from probe_fem.studies.study import parse_study, run_study
+    from probe_fem.studies.runner import run_study
+    from probe_fem.studies.spec import parse_study
 
     raw = {"study": {"name": "throughput", "design": "embedded:ntistp", "method": "grid", "refine": refine,
                      "modes": 6},

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from probe_fem.physics import conduction as steady
-from probe_fem.mesh.core import MICRON
 from probe_fem.mesh.bars import layered_bar
+from probe_fem.mesh.core import MICRON
+from probe_fem.physics import conduction as steady
 
 
 def run(size_um: float = 0.35) -> dict:

@@ -11,18 +11,16 @@ Run: ``python examples/02_ntistp_steady.py`` (writes ``heat_path.png`` here).
 
 from __future__ import annotations
 
-from probe_fem import load_design
-from probe_fem.plots.figures import plot_heat_path
-from probe_fem.model.steady import build_model, solve_steady
+from probe_fem import calibrate
+from probe_fem.plots.fields import plot_heat_path
 
 
 def run(refine: float = 1.0, figure: str | None = None) -> dict:
     """Return R_P, R_apex (K/W), the breakdown and the checks for the reference design."""
-    design = load_design()
-    model = build_model(design, refine=refine)
-    report, T = solve_steady(model)
+    run = calibrate(refine=refine, dynamics=False, cache=None)
+    report = run.steady
     if figure:
-        plot_heat_path(model, T, figure)
+        plot_heat_path(run.model, run.temperature, figure)
     return {"R_P": report.R_P, "R_apex": report.R_apex, "breakdown": report.breakdown,
             "balance_error": report.balance_error, "breakdown_error": report.breakdown_error,
             "dofs": report.dofs}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from probe_fem import load_design
 from probe_fem.model.convergence import study
-from probe_fem.plots.figures import plot_convergence
+from probe_fem.plots.fields import plot_convergence
 
 
 def run(start: float = 0.5, levels: int = 3, figure: str | None = None) -> dict:

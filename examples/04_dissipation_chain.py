@@ -17,30 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from probe_fem import load_design
-from probe_fem.analysis.demodulation import demodulate
-from probe_fem.calibration.schema import build
-from probe_fem.model.dynamics import analyze
-from probe_fem.analysis.landauer import preset
-from probe_fem.plots.figures import plot_dissipation
-from probe_fem.model.steady import build_model, solve_steady
-from probe_fem.analysis.simulation import simulate
+from probe_fem import calibrate, demodulate, paper, preset, simulate
+from probe_fem.plots.analysis import plot_dissipation
 
-PAPER_BIAS = {"bdnc": [0.74, 0.95, 1.08, 1.18, 1.27], "bda": [0.44, 0.58, 0.68, 0.76, 0.82],
-              "au": [0.030, 0.043, 0.052, 0.060, 0.067]}
-
-
-def calibrate(refine: float = 1.0):
-    design = load_design()
-    coarse, _ = solve_steady(build_model(design, refine=refine / 2))
-    model = build_model(design, refine=refine)
-    report, _ = solve_steady(model)
-    return build(design, report, coarse.R_P, refine, analyze(model))
+PAPER_BIAS = {name: list(paper.BIAS_V[name]) for name in ("bdnc", "bda", "au")}
 
 
 def run(refine: float = 1.0, junctions: int = 10, figures: bool = False) -> dict:
     """Per model: the asymmetry ΔT(+) − ΔT(−) in units of its standard uncertainty at each V_M."""
-    cal = calibrate(refine)
+    cal = calibrate(refine=refine, cache=None).calibration
     out = {}
     for k, (name, bias) in enumerate(PAPER_BIAS.items()):
         junction = preset(name)

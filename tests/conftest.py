@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from probe_fem.design.schema import embedded_design_path, parse_design
-from probe_fem.model.steady import build_model
+from probe_fem.design.load import embedded_design_path, parse_design
+from probe_fem.pipeline import calibrate
 
 
 def raw_reference() -> dict:
@@ -43,22 +43,21 @@ def tiny_design():
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_design):
-    return build_model(tiny_design)
+def tiny_run(tiny_design):
+    """The one calibrate pipeline on the tiny mesh (no mesh cache: tests leave no files behind)."""
+    return calibrate(tiny_design, cache=None)
 
 
 @pytest.fixture(scope="session")
-def tiny_dynamics(tiny_model):
-    from probe_fem.model.dynamics import analyze
-
-    return analyze(tiny_model)
+def tiny_model(tiny_run):
+    return tiny_run.model
 
 
 @pytest.fixture(scope="session")
-def tiny_calibration(tiny_design, tiny_model, tiny_dynamics):
-    from probe_fem.calibration.schema import build
-    from probe_fem.model.steady import build_model, solve_steady
+def tiny_dynamics(tiny_run):
+    return tiny_run.dynamics
 
-    report, _ = solve_steady(tiny_model)
-    coarse, _ = solve_steady(build_model(tiny_design, refine=0.5))
-    return build(tiny_design, report, coarse.R_P, 1.0, tiny_dynamics)
+
+@pytest.fixture(scope="session")
+def tiny_calibration(tiny_run):
+    return tiny_run.calibration

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem.physics import conduction as steady
-from probe_fem.mesh.core import MICRON
 from probe_fem.mesh.bars import layered_bar
+from probe_fem.mesh.core import MICRON
+from probe_fem.physics import conduction as steady
 
 
 def transfer_resistance(mesh, k, power=1e-6):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import coarse_design_file
 
 from probe_fem.cli.main import main
-from conftest import coarse_design_file
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +66,20 @@ def test_bad_options_exit_2(argv, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "allowed" in err or "three heat levels" in err
+
+
+def test_a_failed_computation_exits_1_with_one_message_and_no_traceback(monkeypatch, capsys, tmp_path):
+    import probe_fem.pipeline
+    from probe_fem.errors import MeshError
+
+    def broken(*args, **kwargs):
+        raise MeshError("gmsh could not mesh the geometry: test")
+
+    monkeypatch.setattr(probe_fem.pipeline, "calibrate", broken)
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "calibrate failed: gmsh could not mesh the geometry: test"
+    assert not list(tmp_path.iterdir())  # nothing written
+    with pytest.raises(MeshError):  # --debug shows the traceback
+        main(["--debug", "calibrate", "--quiet"])

@@ -7,12 +7,12 @@ import filecmp
 from pathlib import Path
 
 import pytest
+from conftest import raw_reference
 
 from probe_fem.cli.main import main
-from probe_fem.design.schema import DesignError, embedded_design_path, load_design, parse_design
+from probe_fem.design.load import embedded_design_path, load_design, parse_design
+from probe_fem.design.schema import DesignError
 from probe_fem.units import to_si
-
-from conftest import raw_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 

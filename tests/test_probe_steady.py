@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe_fem.physics import conduction as steady
 from probe_fem.mesh.probe import build_mesh
 from probe_fem.model.steady import ProbeModel, solve_steady
+from probe_fem.physics import conduction as steady
 
 
 def test_heat_balance_and_breakdown(tiny_model):
@@ -81,7 +81,7 @@ def test_named_groups_are_present_and_refined(tiny_model):
 def test_point_values_match_skfem_probes(tiny_model):
     from skfem import Basis, ElementTetP1
 
-    from probe_fem.plots.figures import heat_path, point_values
+    from probe_fem.plots.fields import heat_path, point_values
 
     T = steady.solve(tiny_model.problem).T
     pts, _, _ = heat_path(tiny_model, n=60)

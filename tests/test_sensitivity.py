@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from probe_fem.plots import studies as study_plots
 from probe_fem.studies import sensitivity as sa
-from probe_fem.studies.study import Parameter
+from probe_fem.studies.spec import Parameter
 
 
 # ---------------------------------------------------------------- Ishigami
@@ -154,9 +155,9 @@ def test_figures_are_written(tmp_path):
     X = to_bounds(sa.latin_hypercube(32, 3, seed=1))
     R = bar(X)
     r = sa.surrogate_sobol(X, R, ["L", "k_Au", "k_SiN"], to_bounds, BOUNDS[:, 0], BOUNDS[:, 1])
-    files = [sa.plot_histograms({"R": (R, 1.0, "K/W")}, tmp_path / "h.png"),
-             sa.plot_sensitivity({"R": r, "R again": r}, tmp_path / "s.png"),
-             sa.plot_sweep(X[:5], ["L", "k_Au", "k_SiN"], {"R": (R[:5], 1.0, "K/W")}, tmp_path / "w.png")]
+    files = [study_plots.plot_histograms({"R": (R, 1.0, "K/W")}, tmp_path / "h.png"),
+             study_plots.plot_sensitivity({"R": r, "R again": r}, tmp_path / "s.png"),
+             study_plots.plot_sweep(X[:5], ["L", "k_Au", "k_SiN"], {"R": (R[:5], 1.0, "K/W")}, tmp_path / "w.png")]
     for f in files:
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 5000
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]

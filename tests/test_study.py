@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from probe_fem.design.schema import embedded_design_path, parse_design
-from probe_fem.studies.study import (DEFAULT_RANGES, ResultTable, StudyError, TableError, load_study, parse_study,
-                             run_study)
-from probe_fem.cli.main import main
-
 from conftest import raw_reference
+
+from probe_fem.cli.main import main
+from probe_fem.design.load import embedded_design_path, parse_design
+from probe_fem.studies.runner import run_study
+from probe_fem.studies.spec import DEFAULT_RANGES, StudyError, load_study, parse_study
+from probe_fem.studies.table import ResultTable, TableError
 
 VOLATILE = {"seconds_s", "pid", "mesh_cached"}  # differ between runs by nature
 FUZZY = {"tau_s", "tau_1_s", "weight_tau", "t63_s", "f_3dB_Hz"}

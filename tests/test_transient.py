@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from probe_fem.physics import frequency
-from probe_fem.physics import modulation
-from probe_fem.physics import conduction as steady
-from probe_fem.physics import transient
-from probe_fem.model.dynamics import thermal_system
-from probe_fem.mesh.core import MICRON
-from probe_fem.model.steady import solve_steady
 from probe_fem.mesh.bars import series_bar
+from probe_fem.mesh.core import MICRON
+from probe_fem.model.dynamics import thermal_system
+from probe_fem.model.steady import solve_steady
+from probe_fem.physics import conduction as steady
+from probe_fem.physics import frequency, modulation, transient
 
 
 def bar_system(segments_um, k, rho_c, size_um=0.35):

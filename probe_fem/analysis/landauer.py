@@ -21,10 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-E_CHARGE = 1.602176634e-19  # C
-H_PLANCK = 6.62607015e-34  # J·s
-K_B = 1.380649e-23  # J/K
-G0 = 2 * E_CHARGE**2 / H_PLANCK  # S
+from probe_fem.constants import E_CHARGE, G0, H_PLANCK, K_B
+
 EV = E_CHARGE  # J per eV
 
 
@@ -86,7 +84,7 @@ class Table(Transmission):
     name: str = "table"
 
     @staticmethod
-    def load(path: str | Path) -> "Table":
+    def load(path: str | Path) -> Table:
         """Two columns, E − E_F (eV) and τ, whitespace or comma separated, '#' comments."""
         p = Path(path)
         try:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probe_fem.analysis.demodulation import Traces
+from probe_fem import paper
 from probe_fem.analysis.landauer import Junction
+from probe_fem.analysis.traces import Traces
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Truth:
 
 
 def simulate(junction: Junction, amplitudes: list[float], calibration, junctions_per_amplitude: int = 3,
-             seconds: float = 5.0, fs: float = 2000.0, period: float = 1 / 12.25, noise_nV: float = 20.0,
+             seconds: float = 5.0, fs: float = paper.SAMPLE_RATE_HZ, period: float = 1 / paper.MODULATION_FREQUENCY_HZ, noise_nV: float = 20.0,
              drift_nV: float = 50.0, spread: float = 0.0, seed: int = 0) -> tuple[Traces, list[Truth]]:
     """Traces (CSV/NPZ-ready) and the true per-amplitude values; ``noise_nV`` is the rms per sample."""
     rng = np.random.default_rng(seed)

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-L0 = 2.443e-8  # Lorenz number, W·Ω/K²
-G0 = 7.748091729e-5  # conductance quantum 2e²/h, S
-K_B = 1.380649e-23  # J/K
-H_PLANCK = 6.62607015e-34  # J·s
+from probe_fem import paper
+from probe_fem.constants import G0, G_TH0_PER_K
+from probe_fem.constants import LORENZ_0 as L0
+from probe_fem.physics.analytic import spreading_resistance  # noqa: F401  (part of the network API)
 
 
 def thermal_conductance_quantum(T: float = 300.0) -> float:
     """g₀ = π² k_B² T / (3h), W/K (0.284 nW/K at 300 K)."""
-    return np.pi**2 * K_B**2 * T / (3 * H_PLANCK)
+    return G_TH0_PER_K * T
 
 
 def wiedemann_franz(G: float, T: float = 300.0) -> float:
@@ -44,13 +44,6 @@ def junction_resistance(G: float = 0.0, phonon: float = 0.0, T: float = 300.0) -
     if g <= 0:
         raise ValueError("junction: give an electrical conductance > 0 S or a thermal conductance > 0 W/K")
     return 1.0 / g
-
-
-def spreading_resistance(k: float, a: float) -> float:
-    """Constriction resistance 1/(4ka) (K/W) of an isothermal disk of radius a (m) on a half-space of k (W/(m·K))."""
-    if k <= 0 or a <= 0:
-        raise ValueError(f"substrate k = {k} W/(m K), contact radius = {a} m: both must be > 0")
-    return 1.0 / (4.0 * k * a)
 
 
 def probe_rise(Q_P, Q_S, R_probe: float, R_J: float, R_S: float):
@@ -79,9 +72,9 @@ class JunctionClass:
 # The paper's junctions. Molecules: phonon conductance at the high end of single-molecule values
 # (alkanes 20-50 pW/K [lit]) so that the check is worst-case.
 PAPER_JUNCTIONS = (
-    JunctionClass("Au-Au", 1.0 * G0),
-    JunctionClass("Au-BDNC-Au", 0.002 * G0, 50e-12),
-    JunctionClass("Au-BDA-Au", 0.005 * G0, 50e-12),
+    JunctionClass("Au-Au", paper.CONDUCTANCE_G0["au"] * G0),
+    JunctionClass("Au-BDNC-Au", paper.CONDUCTANCE_G0["bdnc"] * G0, 50e-12),  # + a molecular phonon conductance [est]
+    JunctionClass("Au-BDA-Au", paper.CONDUCTANCE_G0["bda"] * G0, 50e-12),
 )
 
 

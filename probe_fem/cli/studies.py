@@ -8,19 +8,17 @@ line per problem and exits with code 2 before any run, writing nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.cli.main import bounded  # cli imports this module only inside its parser: no cycle
-
-EXIT_BAD_INPUT = 2  # as cli.EXIT_BAD_INPUT
-EXIT_INTERRUPTED = 130
+from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, bounded
+from probe_fem.cli.common import error as _error
 
 # outputs shown in tables and figures: column → (label, display scale, display unit)
 SHOWN = {"R_P_K_per_W": ("R_P", 1.0, "K/W"), "tau_s": ("τ", 1e6, "µs"), "t63_s": ("t63", 1e6, "µs"),
@@ -32,18 +30,10 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
-def _error(text: str) -> None:
-    """Errors to stderr, one problem per line (as cli._error)."""
-    print(text, file=sys.stderr)
-
-
 # ---------------------------------------------------------------- argument types
 _count = bounded(int, 1, 1024)
 _points = bounded(int, 1, None)
 _step = bounded(float, 1e-6, 0.2)
-
-
-
 
 
 def _address(text: str) -> str:
@@ -64,8 +54,6 @@ def _target(name: str) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
-
-
 
 
 # ---------------------------------------------------------------- parser
@@ -108,7 +96,9 @@ def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.Arg
 
 # ---------------------------------------------------------------- study
 def cmd_study(args: argparse.Namespace, console: Console) -> int:
-    from probe_fem.studies.study import StudyError, TableError, load_study, run_study
+    from probe_fem.studies.runner import run_study
+    from probe_fem.studies.spec import StudyError, load_study
+    from probe_fem.studies.table import TableError
 
     if args.workers is not None and (args.scheduler or args.serial):
         _error(f"study: --workers sets the size of the local cluster; it does not apply with "
@@ -160,8 +150,14 @@ class _Progress:
     """A rich progress bar on stderr for the points being computed."""
 
     def __init__(self, console: Console, name: str, quiet: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-            TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.quiet = quiet
         self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -249,7 +245,9 @@ def _sensitivities(run) -> dict[str, Any]:
             else:
                 lo = np.array([p.low for p in study.parameters])
                 hi = np.array([p.high for p in study.parameters])
-                ppf = lambda U: np.column_stack([p.ppf(U[:, j]) for j, p in enumerate(study.parameters)])  # noqa
+                def ppf(U: np.ndarray) -> np.ndarray:
+                    return np.column_stack([p.ppf(U[:, j]) for j, p in enumerate(study.parameters)])
+
                 r = sa.surrogate_sobol(X[ok], y[ok], names, ppf, lo, hi, study.settings.seed)
             entry["sobol"] = r
         except ValueError as exc:
@@ -262,7 +260,7 @@ def _sensitivities(run) -> dict[str, Any]:
 
 def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
     """Tables on the console and figures in ``out``; returns the figures written."""
-    from probe_fem.studies import sensitivity as sa
+    from probe_fem.plots.studies import plot_histograms, plot_sensitivity, plot_sweep
 
     study = run.study
     files: list[Path] = []
@@ -294,8 +292,8 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
                       f"{d['std'] / d['mean']:.1%}", *[_num(d["percentiles"][f"p{p:g}"] * scale) for p in pcs])
         console.print(t)
         hist = {k if k != "τ" else "τ (dominant mode)": v for k, v in shown.items() if k in ("R_P", "τ", "f−3dB")}
-        files.append(sa.plot_histograms(hist, out / "histograms.png", study.settings.bins,
-                                        f"{study.name}: {study.method}, {int(ok.sum())} points"))
+        files.append(plot_histograms(hist, out / "histograms.png", study.settings.bins,
+                                     f"{study.name}: {study.method}, {int(ok.sum())} points"))
         sens = summary.get("sensitivity", {})
         sobol = {SHOWN[c][0]: e["sobol"] for c, e in sens.items() if "sobol" in e}
         for c, e in sens.items():
@@ -319,8 +317,8 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
                 console.print(f"note: N = {study.settings.samples} is small for the Saltelli estimator: see the 95 % "
                               "intervals in summary.json and sensitivity.png (N ≥ 256 is typical; a Latin-hypercube "
                               "study gets its indices from a response surface instead)")
-            files.append(sa.plot_sensitivity(sobol, out / "sensitivity.png", f"{study.name}"))
-        for c, e in sens.items():  # JSON-ready
+            files.append(plot_sensitivity(sobol, out / "sensitivity.png", f"{study.name}"))
+        for e in sens.values():  # JSON-ready
             if "sobol" in e:
                 e["sobol"] = e["sobol"].to_dict()
     else:
@@ -336,8 +334,8 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
         if len(run.point_keys) > 60:
             console.print(f"… {len(run.point_keys) - 60} more points in the table")
         if ok.any():
-            files.append(sa.plot_sweep(X, study.keys, {k: v for k, v in shown.items() if k != "t63"},
-                                       out / "sweep.png", f"{study.name}: {study.method}"))
+            files.append(plot_sweep(X, study.keys, {k: v for k, v in shown.items() if k != "t63"},
+                                    out / "sweep.png", f"{study.name}: {study.method}"))
     return files
 
 
@@ -345,10 +343,11 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
 def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
     import tomllib
 
-    from probe_fem.design.schema import embedded_design_path
-    from probe_fem.studies.fit import FitError, fit, parse_free, write_fitted_design
+    from probe_fem.design.load import embedded_design_path
+    from probe_fem.errors import FitError
     from probe_fem.io import write_json
     from probe_fem.progress import Stages
+    from probe_fem.studies.fit import fit, parse_free, write_fitted_design
 
     targets = [t for t in (args.target_rp, args.target_tau, args.target_f3db) if t is not None]
     if not targets:

@@ -9,13 +9,15 @@ tetrahedra are kept (points used to anchor size fields would be orphans).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import gmsh
 import numpy as np
 from skfem import MeshTet1
+
+from probe_fem.errors import MeshError
 
 MICRON = 1e-6
 TET4, TRI3 = 4, 2
@@ -25,7 +27,7 @@ TET4, TRI3 = 4, 2
 def gmsh_session(seed: int = 1) -> Iterator[None]:
     """Own the process-global gmsh instance: quiet, one thread, fixed seed (deterministic)."""
     if gmsh.isInitialized():
-        raise RuntimeError("gmsh is already initialised in this process (one session at a time)")
+        raise MeshError("gmsh is already initialised in this process (one session at a time)")
     gmsh.initialize(interruptible=False)
     try:
         gmsh.option.setNumber("General.Terminal", 0)
@@ -70,7 +72,7 @@ def _elements(dim: int, tags: list[int], etype: int) -> list[np.ndarray]:
         types, _, nodes = gmsh.model.mesh.getElements(dim, tag)
         for ty, nd in zip(types, nodes):
             if ty != etype:
-                raise RuntimeError(f"gmsh made element type {ty} on entity ({dim}, {tag}); only linear "
+                raise MeshError(f"gmsh made element type {ty} on entity ({dim}, {tag}); only linear "
                                    "tetrahedra and triangles are supported")
             out.append(np.asarray(nd, dtype=np.int64).reshape(-1, nn))
     return out
@@ -114,12 +116,12 @@ def extract(volumes: dict[str, list[int]], surfaces: dict[str, list[int]], scale
     for name, tags in surfaces.items():
         tri = lookup[np.vstack(_elements(2, tags, TRI3))]
         if (tri < 0).any():
-            raise RuntimeError(f"surface group {name!r} has nodes that belong to no tetrahedron")
+            raise MeshError(f"surface group {name!r} has nodes that belong to no tetrahedron")
         keys = _facet_keys(tri, n)
         idx = np.searchsorted(fkeys, keys, sorter=sorter)
         found = sorter[np.minimum(idx, fkeys.size - 1)]
         if not np.array_equal(fkeys[found], keys):
-            raise RuntimeError(f"surface group {name!r} is not made of tetrahedron faces")
+            raise MeshError(f"surface group {name!r} is not made of tetrahedron faces")
         boundaries[name] = np.sort(found)
     final = MeshTet1(p, t, _boundaries=boundaries, _subdomains=subdomains)
     final._facets, final._t2f = base._facets, base._t2f  # same p, t: reuse the topology, do not rebuild it
@@ -127,42 +129,8 @@ def extract(volumes: dict[str, list[int]], surfaces: dict[str, list[int]], scale
 
 
 def generate(dim: int = 3) -> None:
-    """Mesh the current gmsh model (call inside :func:`gmsh_session`)."""
-    gmsh.model.mesh.generate(dim)
-
-
-def default_cache() -> str:
-    """Mesh cache folder: $PROBE_FEM_CACHE, else ~/.cache/probe-fem/meshes."""
-    import os
-    from pathlib import Path
-
-    return os.environ.get("PROBE_FEM_CACHE") or str(Path.home() / ".cache" / "probe-fem" / "meshes")
-
-
-def store_cached(folder: str, key: str, mesh: Mesh) -> None:
-    """Save a mesh as NPZ (arrays only, no pickles), atomically."""
-    from pathlib import Path
-
-    from probe_fem.io import atomic_path
-
-    m = mesh.skfem
-    arrays = {"p": m.p, "t": m.t}
-    arrays.update({f"sub__{k}": v for k, v in (m.subdomains or {}).items()})
-    arrays.update({f"bnd__{k}": v for k, v in (m.boundaries or {}).items()})
-    with atomic_path(Path(folder) / f"{key}.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-
-
-def load_cached(folder: str, key: str) -> Mesh | None:
-    """The cached mesh for ``key``, or None if there is none."""
-    from pathlib import Path
-
-    path = Path(folder) / f"{key}.npz"
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as z:
-        sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
-        bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
-        return Mesh(MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd,
-                             _subdomains=sub))
+    """Mesh the current gmsh model (call inside :func:`gmsh_session`); a gmsh failure is a :class:`MeshError`."""
+    try:
+        gmsh.model.mesh.generate(dim)
+    except Exception as exc:  # gmsh raises a bare Exception with its log line
+        raise MeshError(f"gmsh could not mesh the geometry: {exc}") from exc

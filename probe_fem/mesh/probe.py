@@ -24,6 +24,7 @@ import gmsh
 import numpy as np
 
 from probe_fem.design.schema import Design
+from probe_fem.errors import MeshError
 from probe_fem.mesh.core import MICRON, Mesh, extract, generate, gmsh_session
 
 occ = gmsh.model.occ
@@ -51,7 +52,7 @@ class Layout:
     s: tuple[float, float, float, float]  # cumulative film thickness per layer
 
     @staticmethod
-    def of(d: Design) -> "Layout":
+    def of(d: Design) -> Layout:
         um = 1 / MICRON
         th = d.face_angle
         s = (0.0, d.thermocouple.thickness_m * um, (d.thermocouple.thickness_m + d.insulator.thickness_m) * um,
@@ -109,7 +110,7 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
 
     member: dict[int, set[str]] = {}
     for name, pieces in zip(names, out_map):
-        for dim, tag in pieces:
+        for _dim, tag in pieces:
             member.setdefault(tag, set()).add(name)
     volumes: dict[str, list[int]] = {r: [] for r in REGIONS + ("tc_junction",)}
     for tag, m in sorted(member.items()):
@@ -121,7 +122,7 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
             volumes["tc_junction"].append(tag)
     empty = [r for r, v in volumes.items() if not v]
     if empty:
-        raise RuntimeError(f"geometry has no volume for region(s) {empty}; check the design's dimensions")
+        raise MeshError(f"geometry has no volume for region(s) {empty}; check the design's dimensions")
     surfaces = _surfaces(volumes, lay, d)
     return volumes, surfaces, lay
 
@@ -159,7 +160,7 @@ def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str
 
     junction = sorted(faces(volumes["tc_junction"]) & faces(volumes["insulator"]))
     if not root or len(apex) != 1 or not junction:
-        raise RuntimeError(f"could not identify named surfaces (root {root}, apex {apex}, junction {junction})")
+        raise MeshError(f"could not identify named surfaces (root {root}, apex {apex}, junction {junction})")
     return {"root": root, "apex": apex, "tc_junction": junction}
 
 
@@ -221,7 +222,7 @@ def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None, cache: st
     point that changes only materials, does not re-mesh.
     """
     if cache and not vtk:
-        from probe_fem.mesh.core import load_cached, store_cached
+        from probe_fem.mesh.cache import load_cached, store_cached
 
         key = geometry_key(d, refine)
         hit = load_cached(cache, key)
@@ -255,5 +256,5 @@ def region_of_elements(pm: ProbeMesh) -> np.ndarray:
     for i, r in enumerate(REGIONS):
         out[pm.mesh.skfem.subdomains[r]] = i
     if (out < 0).any():
-        raise RuntimeError("some elements belong to no region")
+        raise MeshError("some elements belong to no region")
     return out

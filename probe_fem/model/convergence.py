@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 from probe_fem.design.schema import Design
-from probe_fem.progress import Stages
 from probe_fem.model.steady import SteadyReport, build_model, solve_steady
+from probe_fem.progress import Stages
 
 
 @dataclass

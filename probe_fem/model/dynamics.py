@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from probe_fem.physics import frequency
-from probe_fem.physics import modulation
-from probe_fem.physics import transient
+from probe_fem.errors import SolverError
 from probe_fem.mesh.probe import REGIONS, region_of_elements
-from probe_fem.progress import Stages
 from probe_fem.model.steady import ProbeModel
+from probe_fem.physics import frequency, modulation, transient
+from probe_fem.progress import Stages
 
 
 @dataclass
@@ -98,7 +97,7 @@ def analyze(model: ProbeModel, n_modes: int = 10, frequency_Hz: float = modulati
         f3 = rom.f_3dB()
         chk = frequency.verify(ts, rom, np.array([frequency_Hz, f3, 10 * f3, 100 * f3, 1000 * f3]))
         if chk.max_error > 1e-3:
-            raise RuntimeError(f"reduced model differs from direct solves by {chk.max_error:.1e} (> 1e-3)")
+            raise SolverError(f"reduced model differs from direct solves by {chk.max_error:.1e} (> 1e-3)")
     with stages("step response", "(BDF2)"):
         step = transient.step_response(ts, t_first=modes.tau[-1] / 1000, t_end=30 * modes.tau[0],
                                        steps_per_stage=24, growth=4.0)

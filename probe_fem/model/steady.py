@@ -9,15 +9,14 @@ apex resistance R_apex = ⟨ΔT⟩_apex / Q (a check, reported as ``breakdown_er
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from probe_fem.physics import conduction as steady
 from probe_fem.design.schema import Design
 from probe_fem.mesh.probe import REGIONS, ProbeMesh, build_mesh, region_of_elements
+from probe_fem.physics import conduction as steady
 from probe_fem.progress import Stages
 
 PARTS = ("tip", "body", "insulating film")
@@ -130,17 +129,3 @@ def solve_steady(model: ProbeModel, stages: Stages | None = None,
                           mesh_fingerprint=model.probe.mesh.fingerprint(), solver=res.info.method,
                           seconds=dict(stages.seconds))
     return report, res.T
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of the packages that produced a result."""
-    import gmsh
-    import meshio
-    import scipy
-    import skfem
-
-    from probe_fem import __version__
-
-    return {"probe_fem": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-fem": skfem.__version__, "gmsh": gmsh.__version__,
-            "meshio": meshio.__version__}

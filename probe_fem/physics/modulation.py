@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from probe_fem import paper
+from probe_fem.errors import SolverError
 from probe_fem.physics.frequency import PoleResidue
 
-PAPER_FREQUENCY = 12.25  # Hz
+PAPER_FREQUENCY = paper.MODULATION_FREQUENCY_HZ  # Hz
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def max_frequency(rom: PoleResidue, wave: Waveform, tolerance: float = 1e-3) -> 
     while g(hi) < 0:
         hi += np.log(2.0)
         if hi > np.log(rom.lam.max() * 1e3):
-            raise RuntimeError("demodulation error stays below tolerance at all frequencies")
+            raise SolverError("demodulation error stays below tolerance at all frequencies")
     return float(np.exp(brentq(g, hi - np.log(2.0), hi, xtol=1e-9)))
 
 

@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+from probe_fem.errors import SolverError
 
 DIRECT_LIMIT = 250_000
 PARDISO_FROM = 30_000
@@ -85,5 +87,5 @@ def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float =
 
     x, code = spla.cg(A, b, rtol=rtol, maxiter=5000, M=ml.aspreconditioner(cycle="V"), callback=step)
     if code != 0:
-        raise RuntimeError(f"AMG-CG did not reach rtol={rtol:g} in {count[0]} iterations")
+        raise SolverError(f"AMG-CG did not reach rtol={rtol:g} in {count[0]} iterations")
     return x, SolveInfo("amg-cg (pyamg SA)", A.shape[0], time.perf_counter() - t0, count[0])

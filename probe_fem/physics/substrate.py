@@ -18,7 +18,7 @@ from skfem import Basis, BilinearForm, ElementTriP1, MeshTri1, asm, condense, so
 from skfem.helpers import dot, grad
 
 from probe_fem.mesh.core import MICRON, gmsh_session
-from probe_fem.calibration.network import spreading_resistance
+from probe_fem.physics.analytic import spreading_resistance
 
 
 @BilinearForm
@@ -72,7 +72,7 @@ def _mesh(a: float, b: float, film: float | None, rim: float, growth: float):
     lookup = np.zeros(int(tags.max()) + 1, dtype=np.int64)
     lookup[tags.astype(np.int64)] = np.arange(tags.size)
     tris, region = [], []
-    for i, (name, stags) in enumerate(surfaces.items()):
+    for name, stags in surfaces.items():
         for s in stags:
             _, _, nodes = gmsh.model.mesh.getElements(2, s)
             t = lookup[np.asarray(nodes[0], dtype=np.int64).reshape(-1, 3)]

@@ -22,8 +22,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from skfem import Basis, BilinearForm, ElementTetP1, asm
 
-from probe_fem.physics.solvers import factorize
 from probe_fem.physics.conduction import Problem
+from probe_fem.physics.solvers import factorize
 
 
 @BilinearForm
@@ -53,7 +53,7 @@ class ThermalSystem:
     factor: object = None  # reusable x = factor(b) for K; None: factorized on first use
 
     @staticmethod
-    def of(prob: Problem, M: sp.spmatrix) -> "ThermalSystem":
+    def of(prob: Problem, M: sp.spmatrix) -> ThermalSystem:
         """The free-unknown system of an assembled problem; reuses the problem's factor of K."""
         free = prob.free
         return ThermalSystem(K=prob.K_free, M=sp.csc_matrix(M.tocsr()[free][:, free]), f=prob.f[free] / prob.power,

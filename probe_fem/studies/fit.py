@@ -4,7 +4,7 @@ Free parameters are named by short aliases (:data:`ALIASES`, e.g.
 ``body_length`` → ``body.length_um``) or by dotted keys as written in the
 design file; their values are varied in the design's raw TOML mapping (units
 as written) and every evaluation is a full FEM point
-(:func:`probe_fem.studies.study.evaluate_point`: mesh, steady, modes, reduced model).
+(:func:`probe_fem.studies.evaluate.evaluate_point`: mesh, steady, modes, reduced model).
 The parameters (as ln(value/start)) are bounded and fitted with
 ``scipy.optimize.least_squares`` (trust-region reflective) to residuals
 (model − target)/σ (as relative residuals, see :func:`fit`).  Their 1σ uncertainties come from the Jacobian at the
@@ -15,18 +15,23 @@ input, its comments kept, the fitted values and their provenance updated.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+from tomlkit.exceptions import TOMLKitError
 
-from probe_fem.design.schema import DesignError, parse_design
-from probe_fem.studies.study import apply_overrides, evaluate_point, key_unit, resolve_key
+from probe_fem.design.load import parse_design
+from probe_fem.design.schema import DesignError
+from probe_fem.errors import FitError
+from probe_fem.studies.evaluate import evaluate_point
+from probe_fem.studies.keys import apply_overrides, key_unit, resolve_key
+from probe_fem.studies.toml_edit import dump_toml, edit_toml
 from probe_fem.units import split_unit
 
 # alias → dotted key; "{a.b}" is replaced by the raw design's value at a.b (a material name);
@@ -56,10 +61,6 @@ TARGETS = {  # option name → (result column, label, SI unit, accepted units an
     "tau": ("tau_s", "τ (dominant mode)", "s", {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}),
     "f3db": ("f_3dB_Hz", "f−3dB", "Hz", {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6}),
 }
-
-
-class FitError(RuntimeError):
-    """The fit could not finish (an evaluation failed, or the parameters are not identifiable)."""
 
 
 @dataclass(frozen=True)
@@ -373,122 +374,6 @@ def _where(free: list[FreeParameter], values: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------- writing the fitted design
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        text = f"{v:.6g}"
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_key(k: str) -> str:
-    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
-
-
-def dump_toml(raw: dict) -> str:
-    """A TOML document for a design mapping (scalars first, then tables; no comments)."""
-    lines: list[str] = []
-
-    def table(node: dict, path: tuple[str, ...]) -> None:
-        scalars = [(k, v) for k, v in node.items() if not isinstance(v, dict)]
-        subs = [(k, v) for k, v in node.items() if isinstance(v, dict)]
-        if path and (scalars or not subs):
-            lines.append("")
-            lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
-        for k, v in scalars:
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-        for k, v in subs:
-            table(v, path + (k,))
-
-    table(raw, ())
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _split_key(text: str) -> tuple[str, ...]:
-    """``a."b.c".d`` → ('a', 'b.c', 'd'): a TOML dotted key with bare, "basic" or 'literal' parts."""
-    parts: list[str] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c.isspace() or c == ".":
-            i += 1
-        elif c == '"':
-            j = i + 1
-            while text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            parts.append(json.loads(text[i:j + 1]))
-            i = j + 1
-        elif c == "'":
-            j = text.index("'", i + 1)
-            parts.append(text[i + 1:j])
-            i = j + 1
-        else:
-            m = re.match(r"[A-Za-z0-9_-]+", text[i:])
-            if not m:
-                raise ValueError(f"not a TOML key: {text!r}")
-            parts.append(m.group(0))
-            i += len(m.group(0))
-    return tuple(parts)
-
-
-_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-_KEYLINE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_.-]+)(?:\s*\.\s*(?:"(?:[^"\\]|\\.)*"|'
-                      r'\'[^\']*\'|[A-Za-z0-9_-]+))*)(\s*=\s*)(.*)$')
-
-
-def edit_toml(text: str, edits: dict[tuple[str, ...], Any]) -> str:
-    """Set values at key paths in a TOML text, keeping its layout and comments.
-
-    Existing keys get their value replaced (a trailing comment after a number
-    is kept); missing keys are added at the end of their table (the table is
-    appended if absent).  Values: numbers or strings.
-    """
-    lines = text.splitlines()
-    table: tuple[str, ...] = ()
-    last_line_of: dict[tuple[str, ...], int] = {(): -1}
-    todo = dict(edits)
-    for i, line in enumerate(lines):
-        h = _HEADER.match(line)
-        if h and not line.lstrip().startswith("[["):
-            table = _split_key(h.group(1))
-            last_line_of[table] = i
-            continue
-        m = _KEYLINE.match(line)
-        if not m or line.lstrip().startswith("#"):
-            continue
-        path = table + _split_key(m.group(2))
-        last_line_of[table] = i
-        if path in todo:
-            value = todo.pop(path)
-            rest = m.group(4)
-            comment = ""
-            num = re.match(rf"({_NUM})(\s*#.*)?$", rest.strip())
-            if num and num.group(2):
-                comment = "  " + num.group(2).strip()
-            lines[i] = f"{m.group(1)}{m.group(2)}{m.group(3)}{_toml_value(value)}{comment}"
-    appended: dict[tuple[str, ...], list[str]] = {}
-    for path, value in todo.items():
-        appended.setdefault(path[:-1], []).append(f"{_toml_key(path[-1])} = {_toml_value(value)}")
-    for tbl in sorted(appended, key=lambda t: -last_line_of.get(t, len(lines))):
-        new = appended[tbl]
-        if tbl in last_line_of:
-            at_ = last_line_of[tbl] + 1
-            lines[at_:at_] = new
-        else:
-            lines += ["", "[" + ".".join(_toml_key(p) for p in tbl) + "]", *new]
-    return "\n".join(lines) + "\n"
-
-
 def fitted_design_text(source_text: str, raw: dict, result: FitResult, name: str, note: str) -> tuple[str, bool]:
     """Text of the fitted design and whether the input layout was kept (else a regenerated file).
 
@@ -509,11 +394,11 @@ def fitted_design_text(source_text: str, raw: dict, result: FitResult, name: str
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = v
-    text = edit_toml(source_text, edits)
     try:
+        text = edit_toml(source_text, edits)
         if tomllib.loads(text) == expected:
             return text, True
-    except tomllib.TOMLDecodeError:
+    except (TOMLKitError, TypeError, tomllib.TOMLDecodeError):
         pass
     text = dump_toml(expected)
     if tomllib.loads(text) != expected:

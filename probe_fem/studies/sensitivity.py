@@ -1,8 +1,8 @@
-"""Uncertainty propagation and global sensitivity: sampling, statistics, Sobol' indices, figures.
+"""Uncertainty propagation and global sensitivity: sampling, statistics, Sobol' indices.
 
 Samples live on the unit hypercube (probabilities in (0, 1)); a study maps
 them to parameter values by each parameter's inverse CDF
-(:meth:`probe_fem.studies.study.Parameter.ppf`), so Monte Carlo, Latin hypercube and
+(:meth:`probe_fem.studies.spec.Parameter.ppf`), so Monte Carlo, Latin hypercube and
 Saltelli samples share one transform.
 
 Sobol' indices (first order S1, total ST) come from SALib:
@@ -15,16 +15,19 @@ Sobol' indices (first order S1, total ST) come from SALib:
   reported), then the direct estimator on 2¹³·(d+2) surrogate runs.  With few
   points the surface has no interaction terms, so S1 = ST; that is stated
   with the result.
+
+The figures of a study (histograms, sensitivity bars, sweeps) are in
+:mod:`probe_fem.plots.studies`.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
+
 
 # ---------------------------------------------------------------- sampling
 def monte_carlo(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -198,93 +201,3 @@ def surrogate_sobol(X: np.ndarray, y: np.ndarray, names: list[str], ppf: Callabl
                                               f"{int(ok.sum())} FEM points, LOO Q² = {s.q2:.4f})")
     r.quality = {"kind": s.kind, "terms": len(s.terms), "points": int(ok.sum()), "loo_q2_log_output": s.q2}
     return r
-
-
-# ---------------------------------------------------------------- figures
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, target: Path) -> Path:
-    from probe_fem.io import atomic_path
-
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=120)
-    _plt().close(fig)
-    return Path(target)
-
-
-def plot_histograms(columns: dict[str, tuple[np.ndarray, float, str]], target: str | Path, bins: int = 20,
-                    title: str = "") -> Path:
-    """One histogram per output: ``columns[label] = (values, scale, unit)``; values × scale are plotted."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.6), squeeze=False)
-    for ax, (label, (x, scale, unit)) in zip(axes[0], columns.items()):
-        v = x[np.isfinite(x)] * scale
-        ax.hist(v, bins=bins, color="#4477aa", edgecolor="white")
-        m, sd = v.mean(), v.std(ddof=1) if v.size > 1 else 0.0
-        ax.axvline(m, color="k", lw=1.2, label=f"mean {m:.4g}")
-        for q in np.percentile(v, [5, 95]):
-            ax.axvline(q, color="k", lw=0.8, ls="--")
-        ax.set_xlabel(f"{label} ({unit})")
-        ax.set_ylabel("points")
-        ax.set_title(f"mean {m:.4g}, std {sd:.3g} {unit}", fontsize=9)
-    axes[0][0].legend(fontsize=8, title="dashed: 5 / 95 %", title_fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, Path(target))
-
-
-def plot_sensitivity(results: dict[str, SobolResult], target: str | Path, title: str = "") -> Path:
-    """Tornado-style horizontal bars of ST (and S1) per input, sorted by ST, one panel per output."""
-    plt = _plt()
-    n_in = len(next(iter(results.values())).names)
-    fig, axes = plt.subplots(1, len(results), figsize=(4.8 * len(results), 0.5 * n_in + 1.8), squeeze=False)
-    for ax, (label, r) in zip(axes[0], results.items()):
-        order = r.ranking()[::-1]
-        ypos = np.arange(len(order))
-        ax.barh(ypos + 0.2, r.ST[order], height=0.4, xerr=r.ST_conf[order], color="#cc6677", label="total ST")
-        ax.barh(ypos - 0.2, r.S1[order], height=0.4, xerr=r.S1_conf[order], color="#4477aa", label="first order S1")
-        ax.set_yticks(ypos, [r.names[i] for i in order], fontsize=8)
-        ax.set_xlim(min(0.0, float(np.min(r.S1)) - 0.05), 1.05)
-        ax.set_xlabel("Sobol' index")
-        ax.set_title(label, fontsize=10)
-    axes[0][0].legend(fontsize=8, loc="lower right")
-    method = next(iter(results.values())).method
-    fig.suptitle((title + "\n" if title else "") + method, fontsize=9)
-    fig.tight_layout()
-    return _save(fig, Path(target))
-
-
-def plot_sweep(X: np.ndarray, names: list[str], outputs: dict[str, tuple[np.ndarray, float, str]],
-               target: str | Path, title: str = "") -> Path:
-    """Sweep curves: each output against each parameter; points that share the other
-    parameters' values are joined (one curve per combination of the others)."""
-    plt = _plt()
-    d = len(names)
-    fig, axes = plt.subplots(len(outputs), d, figsize=(4.0 * d, 3.0 * len(outputs)), squeeze=False)
-    for j, name in enumerate(names):
-        others = [i for i in range(d) if i != j]
-        groups: dict[tuple, list[int]] = {}
-        for i, row in enumerate(X):
-            groups.setdefault(tuple(row[others]), []).append(i)
-        for r, (label, (y, scale, unit)) in enumerate(outputs.items()):
-            ax = axes[r][j]
-            for g, idx in groups.items():
-                idx = sorted(idx, key=lambda i: X[i, j])
-                lab = ", ".join(f"{names[o]}={v:g}" for o, v in zip(others, g)) if len(groups) <= 6 else None
-                ax.plot(X[idx, j], y[idx] * scale, "o-", ms=3, lw=1, label=lab)
-            ax.set_xlabel(name)
-            ax.set_ylabel(f"{label} ({unit})")
-            if r == 0 and 1 < len(groups) <= 6:
-                ax.legend(fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _save(fig, Path(target))

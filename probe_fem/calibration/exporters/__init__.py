@@ -8,8 +8,8 @@ imported below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from probe_fem.io import atomic_path
 

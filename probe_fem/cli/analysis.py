@@ -1,0 +1,111 @@
+"""Commands on calibration and trace files (no FEM): ``export``, ``landauer``, ``simulate``, ``analyze``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from probe_fem.cli.common import EXIT_BAD_INPUT
+from probe_fem.cli.common import error as _error
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from probe_fem.calibration.schema import Calibration, CalibrationError
+
+    try:
+        cal = Calibration.load(args.calibration)
+    except CalibrationError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    target = Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format)
+    console.print(f"wrote {cal.save(target, args.format)}")
+    return 0
+
+
+def cmd_landauer(args: argparse.Namespace, console: Console) -> int:
+    from probe_fem.analysis.landauer import G0, Junction, preset
+    from probe_fem.analysis.landauer import Table as TauTable
+
+    try:
+        junction = Junction(TauTable.load(args.table)) if args.table else preset(args.model)
+        bias = _bias_list(args.bias)
+    except ValueError as exc:
+        _error(f"landauer: {exc}")
+        return EXIT_BAD_INPUT
+    c = junction.currents(np.concatenate([bias, -bias]))
+    n = bias.size
+    t = Table(title=f"Landauer dissipation — {args.table or args.model}: G = {junction.conductance / G0:.4g} G0, "
+                    f"S = {junction.seebeck * 1e6:+.3g} µV/K, T = {junction.T:g} K")
+    for col in ("V (V)", "I (nA)", "Q_P (nW)", "Q_S (nW)", "Q_total (nW)", "Q_P/Q_total"):
+        t.add_column(col, justify="right")
+    for i in list(range(n)) + list(range(n, 2 * n)):
+        t.add_row(f"{(bias[i % n] if i < n else -bias[i % n]):+.4g}", f"{c['I'][i] * 1e9:.4g}",
+                  f"{c['Q_P'][i] * 1e9:.4g}", f"{c['Q_S'][i] * 1e9:.4g}", f"{c['Q_total'][i] * 1e9:.4g}",
+                  f"{c['Q_P'][i] / c['Q_total'][i]:.4f}")
+    console.print(t)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
+    from probe_fem.analysis.landauer import preset
+    from probe_fem.analysis.simulation import simulate
+    from probe_fem.calibration.schema import Calibration, CalibrationError
+
+    try:
+        cal = Calibration.load(args.calibration)
+        bias = _bias_list(args.bias)
+        junction = preset(args.model)
+        traces, truth = simulate(junction, list(bias), cal, args.junctions, args.seconds, args.fs,
+                                 1 / args.frequency, args.noise_nV, args.drift_nV, args.spread, args.seed)
+    except (CalibrationError, ValueError) as exc:
+        _error(f"simulate: {exc}")
+        return EXIT_BAD_INPUT
+    out = traces.save(args.out)
+    console.print(f"wrote {out}: {traces.t.size:,} samples at {traces.fs:g} Hz, {len(np.unique(traces.segment))} "
+                  f"junction segments, model {args.model}")
+    for tr in truth:
+        console.print(f"  V_M = {tr.V_M:g} V: true ΔT(+) = {tr.dT_plus * 1e3:.4f} mK, ΔT(−) = {tr.dT_minus * 1e3:.4f} mK")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    from probe_fem.analysis.demodulation import TraceError, Traces, demodulate
+    from probe_fem.analysis.landauer import preset
+    from probe_fem.calibration.schema import Calibration, CalibrationError
+    from probe_fem.plots.analysis import plot_dissipation
+
+    try:
+        cal = Calibration.load(args.calibration)
+        traces = Traces.load(args.traces)
+        results = demodulate(traces, cal, period=1 / args.frequency)
+        junction = preset(args.model) if args.model else None
+    except (CalibrationError, TraceError, ValueError) as exc:
+        _error(f"analyze: {exc}")
+        return EXIT_BAD_INPUT
+    t = Table(title=f"dissipation in the probe — {args.traces} (R_P = {cal.R_P.value:,.0f} ± "
+                    f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.S_TC.value * 1e6:.3g} µV/K)")
+    for col in ("V_M (V)", "ΔT_TC,Avg (mK)", "Q_P,Avg (nW)", "Q_Total,Avg (nW)", "f = Q_P/Q_Total", "periods"):
+        t.add_column(col, justify="right")
+    for pair in results:
+        for r in pair:
+            t.add_row(f"{r.V_M:+.4g}", f"{r.dT * 1e3:.4f} ± {r.u_dT * 1e3:.4f}", f"{r.Q_P * 1e9:.3f} ± {r.u_Q_P * 1e9:.3f}",
+                      f"{r.Q_total * 1e9:.3f} ± {r.u_Q_total * 1e9:.3f}", f"{r.fraction:.4f} ± {r.u_fraction:.4f}",
+                      str(r.periods))
+    console.print(t)
+    target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
+    console.print(f"wrote {plot_dissipation(results, cal.R_P.value, target, junction, str(args.traces))}")
+    return 0
+
+
+def _bias_list(text: str) -> np.ndarray:
+    try:
+        v = np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise ValueError(f"bias = {text!r}: give comma-separated volts, e.g. 0.74,0.95") from None
+    if v.size == 0 or np.any(v <= 0) or np.any(v > 10):
+        raise ValueError(f"bias = {text!r}: each amplitude must be in (0, 10] V")
+    return v

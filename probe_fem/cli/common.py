@@ -1,0 +1,49 @@
+"""What every command shares: exit codes, error output, bounded-number arguments, quantity tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.table import Table
+
+from probe_fem.design.messages import interval_text
+
+EXIT_FAILED = 1  # a computation failed (mesh, solver, fit)
+EXIT_BAD_INPUT = 2  # a file or argument the user handed in cannot be used; nothing was written
+EXIT_INTERRUPTED = 130
+
+
+def error(text: str) -> None:
+    """Errors go to stderr unwrapped, one problem per line, so scripts can grep them."""
+    print(text, file=sys.stderr)
+
+
+def bounded(cast=float, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+            hi_open: bool = False, unit: str = ""):
+    """argparse type: a number of type ``cast`` within [lo, hi] (or open ends); the error names the range."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if cast is int else 'a number'}") from None
+        below = lo is not None and (value <= lo if lo_open else value < lo)
+        above = hi is not None and (value >= hi if hi_open else value > hi)
+        if below or above:
+            raise argparse.ArgumentTypeError(f"{value:g}: {interval_text(lo, hi, lo_open, hi_open, unit=unit)}")
+        return value
+
+    return parse
+
+
+def quantity_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
+    """A quantity / value / unit table."""
+    t = Table(title=title)
+    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
+        t.add_column(col, justify=just)
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+

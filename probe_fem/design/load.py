@@ -1,0 +1,169 @@
+"""Reading a design: TOML as data (never code) → unit conversion → validation → consistency checks."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from probe_fem.design.messages import _user_field, format_errors
+from probe_fem.design.schema import ORIGINS, Design, DesignError
+from probe_fem.errors import InputError
+from probe_fem.units import to_si
+
+
+@dataclass
+class _Check:
+    design: Design
+    given: dict
+    messages: list
+
+    def fail(self, loc: tuple, requirement: str, limit_m: float | None = None) -> None:
+        path, value, factor = _user_field(loc, self.given)
+        unit = self.given[loc][0].rpartition("_")[2] if loc in self.given else "m"
+        if not value:
+            obj: Any = self.design
+            for part in loc:
+                obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+            value = repr(obj)
+        limit = f" {limit_m / factor:.4g} {unit}" if limit_m is not None else ""
+        self.messages.append(f"{path} = {value}: {requirement}{limit}")
+
+
+def _check_consistency(d: Design, given: dict) -> list[str]:
+    c = _Check(d, given, [])
+    known = sorted(d.materials)
+    for loc in [("body", "material"), ("tip", "material"), ("thermocouple", "au_material"),
+                ("thermocouple", "cr_material"), ("insulator", "material"), ("electrode", "material")]:
+        name = getattr(getattr(d, loc[0]), loc[1])
+        if name not in d.materials:
+            c.fail(loc, f"unknown material (known: {', '.join(known) or 'none'})")
+    t_b = d.body.thickness_m
+    for sec in ("thermocouple", "insulator", "electrode"):
+        if getattr(d, sec).thickness_m >= t_b:
+            c.fail((sec, "thickness_m"), "a film must be thinner than the body it coats: must be <", t_b)
+    if d.stack_thickness >= d.tip.height_m / 2:
+        c.fail(("tip", "height_m"), "the film stack would bury the tip: must be > 2 × stack thickness =",
+               2 * d.stack_thickness)
+    if d.electrode.width_m is None:
+        c.messages.append("electrode.width_um: missing required field (electrode coverage of the body width)")
+    elif d.electrode.width_m > d.body.width_m:
+        c.fail(("electrode", "width_m"), "electrode wider than the body: must be <=", d.body.width_m)
+    if d.insulator.width_m is not None:
+        c.fail(("insulator", "width_m"), "the insulating film always covers the full body width; remove this key")
+    legs = 2 * d.thermocouple.leg_width_m + d.thermocouple.leg_gap_m
+    if legs > d.body.width_m:
+        c.fail(("thermocouple", "leg_width_m"), "two legs and their gap must fit on the body: must be <=",
+               (d.body.width_m - d.thermocouple.leg_gap_m) / 2)
+    if c.messages:  # geometry below needs the basic sizes to be sane
+        return c.messages
+    theta = d.face_angle
+    if not math.radians(20) <= theta <= math.radians(85):
+        c.fail(("tip", "base_m"), f"tip faces at {math.degrees(theta):.1f}° to the body; allowed 20°–85° "
+               "(a KOH-etched mould gives 54.7°, base ≈ 1.41 × height)")
+    a_min = d.stack_thickness * math.tan(theta / 2)
+    if d.core_apex_half_width <= 0:
+        c.fail(("tip", "apex_radius_m"), "a conformally coated apex cannot be sharper than its films: must be >",
+               a_min)
+    elif d.core_apex_half_width >= d.tip.base_m / 2:
+        c.fail(("tip", "apex_radius_m"), "apex wider than the tip base: must be <", d.tip.base_m / 2 + a_min)
+    j_lo = d.insulator.thickness_m + d.electrode.thickness_m
+    j_hi = d.tip.height_m - d.thermocouple.junction_length_m
+    j = d.thermocouple.junction_below_apex_m
+    if j <= j_lo:
+        where = "above the apex" if j <= 0 else "inside the films that cover it"
+        c.fail(("thermocouple", "junction_below_apex_m"),
+               f"thermocouple junction would lie {where}: must be >", j_lo)
+    elif j >= j_hi:
+        c.fail(("thermocouple", "junction_below_apex_m"),
+               "junction (with its length) must lie on the tip: must be <", j_hi)
+    half_foot = d.tip.base_m / 2 + d.stack_thickness / math.sin(theta)
+    if 2 * half_foot > d.body.width_m:
+        c.fail(("tip", "base_m"), "coated tip footprint wider than the body: must be <=",
+               d.body.width_m - 2 * d.stack_thickness / math.sin(theta))
+    if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
+        c.fail(("body", "length_m"), "the body must hold the coated tip: must be >",
+               d.tip.setback_m + 2 * half_foot)
+    if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
+        c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
+    m = d.mesh
+    if m.size_apex_m > 2 * d.tip.apex_radius_m:
+        c.fail(("mesh", "size_apex_m"), "must resolve the apex cap: must be <= 2 × apex radius =",
+               2 * d.tip.apex_radius_m)
+    if not m.size_apex_m <= m.size_far_m:
+        c.fail(("mesh", "size_far_m"), "far-field size must be >= size at the apex:", m.size_apex_m)
+    if not m.size_tc_m <= m.size_far_m:
+        c.fail(("mesh", "size_tc_m"), "thermocouple size must be <= far-field size:", m.size_far_m)
+    for key in d.provenance:
+        obj: Any = d.model_dump()
+        head = key.split(".")
+        for part in head:
+            obj = obj.get(part) if isinstance(obj, dict) else None
+        stem_ok = obj is not None or _provenance_key_with_unit(d, head)
+        if not stem_ok:
+            c.messages.append(f"provenance.{key}: names no field of the design")
+        if d.provenance[key].split(":")[0].strip() not in ORIGINS:
+            c.messages.append(f"provenance.{key} = {d.provenance[key]!r}: must start with one of "
+                              f"{', '.join(ORIGINS)} followed by ':'")
+    return c.messages
+
+
+def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
+    """Provenance keys may name a length with its unit suffix, as written in the file."""
+    from probe_fem.units import split_unit
+
+    parsed = split_unit(parts[-1])
+    if parsed is None:
+        return False
+    obj: Any = d.model_dump()
+    for part in parts[:-1] + [parsed[0] + "_m"]:
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj is not None
+
+
+
+
+def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
+    """Validate a design mapping (as read from TOML, with unit-suffixed keys)."""
+    try:
+        si, given = to_si(raw)
+    except ValueError as exc:
+        raise DesignError([str(exc)], source) from None
+    try:
+        design = Design.model_validate(si)
+    except ValidationError as exc:
+        raise DesignError(format_errors(exc, given), source) from None
+    problems = _check_consistency(design, given)
+    if problems:
+        raise DesignError(problems, source)
+    return design
+
+
+def embedded_design_path(name: str = "ntistp") -> Path:
+    """Path of a design shipped inside the package (works for non-editable installs)."""
+    return Path(str(resources.files("probe_fem.design") / "data"/ f"{name}.toml"))
+
+
+def load_design(path: str | Path | None = None) -> Design:
+    """Read and validate a TOML design file; ``None`` loads the embedded NTISTP design.
+
+    Raises :class:`DesignError` (a ``ValueError``) listing every problem found.
+    Loading never executes code: TOML is parsed as data only.
+    """
+    p = embedded_design_path() if path is None else Path(path)
+    return parse_design(read_toml(p, DesignError), str(p))
+
+
+def read_toml(p: Path, error: type[InputError]) -> dict[str, Any]:
+    """Parse a TOML file as data, raising ``error`` (one message) if it cannot be read or parsed."""
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error([f"cannot read file: {exc.strerror}"], str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error([f"not valid TOML: {exc}"], str(p)) from None

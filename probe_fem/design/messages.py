@@ -1,0 +1,105 @@
+"""Error messages for every input file: the field as the user wrote it, its value and the allowed range."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import annotated_types as at
+from pydantic import BaseModel, ValidationError
+
+from probe_fem.design.schema import Design
+from probe_fem.units import LENGTH_UNITS
+
+
+def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
+    """Dotted key as the user wrote it, its value as written, and the unit factor."""
+    if loc in given:
+        key, value = given[loc]
+        unit = key.rpartition("_")[2]
+        return ".".join(map(str, loc[:-1] + (key,))), repr(value), LENGTH_UNITS[unit]
+    return ".".join(map(str, loc)), "", 1.0
+
+
+def interval_text(lo: float | None, hi: float | None, lo_open: bool = True, hi_open: bool = True,
+                  factor: float = 1.0, unit: str = "") -> str:
+    """'allowed (0, 1000] um': an interval in the user's unit (values divided by ``factor``)."""
+    if lo is None and hi is None:
+        return ""
+    left = ("(" if lo_open else "[") + (f"{lo / factor:g}" if lo is not None else "-inf")
+    right = (f"{hi / factor:g}" if hi is not None else "inf") + (")" if hi_open else "]")
+    return f"allowed {left}, {right}{(' ' + unit) if unit else ''}"
+
+
+def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
+    """(lo, hi, lo_open, hi_open) from the Gt/Ge/Lt/Le metadata of a pydantic field, optional or not."""
+    lo = hi = None
+    lo_open = hi_open = True
+
+    def walk(a: Any) -> None:
+        nonlocal lo, hi, lo_open, hi_open
+        for m in [*getattr(a, "__metadata__", ()), *getattr(a, "metadata", ())]:
+            for c in getattr(m, "metadata", [m]):
+                if isinstance(c, at.Gt):
+                    lo = c.gt
+                elif isinstance(c, at.Ge):
+                    lo, lo_open = c.ge, False
+                elif isinstance(c, at.Lt):
+                    hi = c.lt
+                elif isinstance(c, at.Le):
+                    hi, hi_open = c.le, False
+        for arg in get_args(a):
+            walk(arg)
+
+    walk(info)
+    walk(getattr(info, "annotation", None))
+    return lo, hi, lo_open, hi_open
+
+
+def _range_text(model: type[BaseModel], loc: tuple, factor: float, unit: str) -> str:
+    """'allowed (0, 1000] um' for the field at ``loc``."""
+    cls, info = model, None
+    for part in loc:
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+            return ""
+        info = cls.model_fields[part]
+        cls = info.annotation
+    return interval_text(*field_bounds(info), factor=factor, unit=unit) if info is not None else ""
+
+
+def _shown(field: str) -> str:
+    """A field as a user writes it: lengths with their unit choice."""
+    return f"{field[:-2]}_um|nm" if field.endswith("_m") else field
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the section at ``loc`` (empty if ``loc`` is not a section)."""
+    cls: Any = model
+    for part in loc:
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+            return []
+        cls = cls.model_fields[part].annotation
+    return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+
+
+def format_errors(err: ValidationError, given: dict) -> list[str]:
+    """One message per pydantic error: the key as the user wrote it, its value, the allowed range."""
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path, value, factor = _user_field(loc, given)
+        unit = given[loc][0].rpartition("_")[2] if loc in given else ""
+        if e["type"] == "missing":
+            hint = " (give a unit, e.g. " + loc[-1][:-2] + "_um)" if str(loc[-1]).endswith("_m") else ""
+            out.append(f"{path}: missing required field{hint}")
+        elif e["type"] == "extra_forbidden":
+            known = _fields_at(Design, loc[:-1])
+            hint = (f" (lengths need a unit suffix, e.g. {loc[-1]}_um)" if f"{loc[-1]}_m" in known
+                    else f" (allowed: {', '.join(_shown(k) for k in known)})" if known else "")
+            out.append(f"{path}: unknown key{hint}")
+        else:
+            shown = value or repr(e.get("input"))
+            rng = _range_text(Design, loc, factor, unit)
+            out.append(f"{path} = {shown}: {e['msg'].lower()}" + (f" ({rng})" if rng else ""))
+    return out
+
+

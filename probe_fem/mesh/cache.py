@@ -1,0 +1,40 @@
+"""Mesh cache on disk: NPZ arrays keyed by everything a mesh depends on (no pickles)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from skfem import MeshTet1
+
+from probe_fem.io import atomic_path
+from probe_fem.mesh.core import Mesh
+
+
+def default_cache() -> str:
+    """Mesh cache folder: $PROBE_FEM_CACHE, else ~/.cache/probe-fem/meshes."""
+    return os.environ.get("PROBE_FEM_CACHE") or str(Path.home() / ".cache" / "probe-fem" / "meshes")
+
+
+def store_cached(folder: str, key: str, mesh: Mesh) -> None:
+    """Save a mesh as NPZ (arrays only, no pickles), atomically."""
+    m = mesh.skfem
+    arrays = {"p": m.p, "t": m.t}
+    arrays.update({f"sub__{k}": v for k, v in (m.subdomains or {}).items()})
+    arrays.update({f"bnd__{k}": v for k, v in (m.boundaries or {}).items()})
+    with atomic_path(Path(folder) / f"{key}.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def load_cached(folder: str, key: str) -> Mesh | None:
+    """The cached mesh for ``key``, or None if there is none."""
+    path = Path(folder) / f"{key}.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
+        bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
+        return Mesh(MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd,
+                             _subdomains=sub))

@@ -1,0 +1,115 @@
+"""The one calibrate pipeline: design → two meshes → steady (+ dynamics) → calibration → files.
+
+:func:`calibrate` is what the ``probe-fem calibrate`` command, the examples and the
+test fixtures all call.  It meshes the design twice (the requested sizes and a 2×
+coarser copy, whose R_P difference is the discretisation uncertainty), solves the
+steady problem, optionally the dynamics, and builds the :class:`Calibration`.
+:meth:`CalibrationRun.write` writes what the command writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from probe_fem import paper
+from probe_fem._version import software_versions
+from probe_fem.calibration.build import build
+from probe_fem.calibration.schema import Calibration
+from probe_fem.design import Design, load_design
+from probe_fem.io import write_json, write_vtu
+from probe_fem.mesh.cache import default_cache
+from probe_fem.mesh.probe import region_of_elements
+from probe_fem.model.dynamics import DynamicReport, analyze
+from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, solve_steady
+from probe_fem.plots.dynamics import plot_bode, plot_step
+from probe_fem.plots.fields import plot_heat_path
+from probe_fem.progress import Stages
+
+DEFAULT_CACHE = "default"  # the user's mesh cache folder (see probe_fem.mesh.cache.default_cache)
+
+
+@dataclass
+class CalibrationRun:
+    """Everything one calibration produced (SI units throughout).
+
+    ``calibration`` is the :class:`Calibration` that analyses consume; ``steady`` the report of
+    the calibration mesh and ``coarse`` that of the 2× coarser mesh; ``temperature`` the nodal
+    rise (K) for ``steady.power`` W at the apex; ``dynamics`` is None if not asked for.
+    """
+
+    design: Design
+    model: ProbeModel
+    steady: SteadyReport
+    temperature: np.ndarray
+    coarse: SteadyReport
+    dynamics: DynamicReport | None
+    calibration: Calibration
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def results(self) -> dict[str, Any]:
+        """The content of ``results.json``: every number with its unit in the key."""
+        out: dict[str, Any] = {
+            "design": self.design.name, "design_fingerprint": self.design.fingerprint(), "refine": self.model.refine,
+            "published": {"R_P_K_per_W": paper.R_P_K_PER_W, "uncertainty_K_per_W": paper.R_P_UNCERTAINTY_K_PER_W},
+            **self.steady.to_dict()}
+        if self.dynamics is not None:
+            out["dynamics"] = self.dynamics.to_dict()
+        out["software"] = self.calibration.software
+        out["wall_time_s"] = dict(self.seconds)
+        return out
+
+    def write(self, folder: str | Path, calib: str | Path | None = None) -> list[Path]:
+        """Write the calibration (JSON; default ``folder/calibration.json``), ``results.json``,
+        ``temperature.vtu`` (ParaView) and the figures into ``folder``; every file atomically.
+
+        Returns the paths written, the calibration file first.
+        """
+        out = Path(folder)
+        m, q = self.model.probe.mesh.skfem, self.steady.power
+        files = [write_vtu(out / "temperature.vtu", m.p, m.t, {"dT_K": self.temperature,
+                                                                 "dT_per_W_K_per_W": self.temperature / q},
+                           {"region": region_of_elements(self.model.probe)}),
+                 plot_heat_path(self.model, self.temperature, out / "heat_path.png")]
+        if self.dynamics is not None:
+            files += [plot_step(self.dynamics, out / "step_response.png"), plot_bode(self.dynamics, out / "bode.png")]
+        files.insert(0, write_json(out / "results.json", self.results()))
+        files.insert(0, self.calibration.save(Path(calib) if calib else out / "calibration.json"))
+        return files
+
+
+def calibrate(design: Design | str | Path | None = None, refine: float = 1.0, *, dynamics: bool = True,
+              network: bool = True, cache: str | None = DEFAULT_CACHE, progress: bool | Stages = False,
+              solver: str = "auto") -> CalibrationRun:
+    """Calibrate a probe design; the one pipeline behind ``probe-fem calibrate``.
+
+    Args:
+        design: a validated :class:`Design`, a TOML path, or None for the embedded NTISTP design.
+        refine: divides every mesh size of the design (2 halves the element edge lengths).
+        dynamics: also compute modes, step and frequency response and the modulation verdict.
+        network: record the junction/probe network validity in the calibration.
+        cache: folder of cached meshes; ``"default"`` for the user's cache, None to always re-mesh.
+        progress: show stage progress on stderr (True), or a :class:`Stages` to report into.
+        solver: ``"auto"``, ``"direct"`` or ``"amg"`` for the steady solves.
+
+    Returns:
+        A :class:`CalibrationRun`; ``run.calibration.R_P.value`` is R_P in K/W.
+
+    Raises:
+        InputError: the design is invalid (raised before any meshing).
+        MeshError, SolverError: meshing or a solve failed.
+    """
+    d = design if isinstance(design, Design) else load_design(design)
+    stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
+    folder = default_cache() if cache == DEFAULT_CACHE else cache
+    coarse, _ = solve_steady(build_model(d, refine / 2, stages, folder), method=solver)
+    stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
+    model = build_model(d, refine, stages, folder)
+    report, T = solve_steady(model, stages=stages, method=solver)
+    dyn = analyze(model, stages=stages) if dynamics else None
+    cal = build(d, report, coarse.R_P, refine, dyn, software_versions(), network=network)
+    report.seconds = dict(stages.seconds)
+    return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds))

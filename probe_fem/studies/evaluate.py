@@ -1,0 +1,137 @@
+"""Evaluation of one study point, in a worker process: design, mesh, steady solve, modes, reduced model.
+
+A point is evaluated by applying its overrides to the base design's raw TOML
+mapping and calling :func:`~probe_fem.design.load.parse_design`; then mesh,
+steady solve, slowest modes and the reduced (rational-Krylov) model give R_P,
+τ (dominant mode), t63 and f−3dB.  gmsh is one global instance per process, so
+one point at a time runs per process; a mesh is reused in the process when
+only material values differ.  A failed point (invalid geometry, mesher or
+solver error) is returned as a row with its error: it never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from probe_fem.design.load import parse_design
+from probe_fem.design.schema import Design, DesignError
+from probe_fem.studies.keys import apply_overrides
+
+_PROCESS_LOCK = threading.Lock()  # gmsh is one global instance per process: one evaluation at a time
+_MESH_CACHE: OrderedDict[str, Any] = OrderedDict()
+_MESH_CACHE_SIZE = 2
+
+
+def _model(design: Design, refine: float):
+    """Assembled model; the mesh is reused from this process's memory when only material values differ.
+
+    Keyed by :func:`probe_fem.mesh.probe.geometry_key` (everything the mesh depends on); on a hit
+    the region → material map is taken from ``design``, the mesh and layout from the cache.
+    """
+    from probe_fem.mesh.probe import (
+        ProbeMesh,
+        build_mesh,
+        geometry_key,
+        region_materials,
+    )
+    from probe_fem.model.steady import ProbeModel, conductivity
+    from probe_fem.physics import conduction as steady
+
+    key = geometry_key(design, refine)
+    cached = key in _MESH_CACHE
+    if cached:
+        _MESH_CACHE.move_to_end(key)
+        hit = _MESH_CACHE[key]
+        pm = ProbeMesh(mesh=hit.mesh, layout=hit.layout, materials=region_materials(design))
+    else:
+        pm = build_mesh(design, refine=refine)
+        _MESH_CACHE[key] = pm
+        while len(_MESH_CACHE) > _MESH_CACHE_SIZE:
+            _MESH_CACHE.popitem(last=False)
+    prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
+    return ProbeModel(design, pm, prob, refine), cached
+
+
+def step_crossing(rom, fraction: float) -> float:
+    """First time (s) the reduced model's thermocouple step reaches ``fraction`` of its steady value."""
+    from scipy.optimize import brentq
+
+    t = np.geomspace(1e-4 / rom.lam.max(), 50 / rom.lam.min(), 600)
+    y = rom.step(t) / rom.dc
+    i = int(np.argmax(y >= fraction))
+    if y[i] < fraction:
+        raise ValueError(f"step response never reaches {fraction:.0%} within {t[-1]:g} s")
+    if i == 0:
+        return float(t[0])
+
+    def g(lt: float) -> float:
+        return float(rom.step(np.exp(lt))[0] / rom.dc - fraction)
+
+    return float(np.exp(brentq(g, np.log(t[i - 1]), np.log(t[i]), xtol=1e-12)))
+
+
+def quantities(model, n_modes: int) -> dict[str, float]:
+    """R_P, R_apex (K/W), dominant and slowest τ (s), t63 (s), f−3dB (Hz) of an assembled model.
+
+    The reduced model uses the same shifts as :func:`probe_fem.model.dynamics.analyze`;
+    the BDF2 step response is skipped (t63 comes from the reduced model's closed-form step).
+    """
+    from probe_fem.model.dynamics import thermal_system
+    from probe_fem.model.steady import solve_steady
+    from probe_fem.physics import frequency, transient
+
+    report, _ = solve_steady(model)
+    ts = thermal_system(model)
+    modes = transient.modes(ts, n_modes)
+    lam1 = 1 / modes.tau[0]
+    rom = frequency.reduced_model(ts, np.geomspace(lam1 / 3, 1e4 * lam1, 10))
+    dom = modes.dominant
+    return {"R_P_K_per_W": report.R_P, "R_apex_K_per_W": report.R_apex, "tau_s": float(modes.tau[dom]),
+            "tau_1_s": float(modes.tau[0]), "weight_tau": float(modes.weight_tc[dom]),
+            "t63_s": step_crossing(rom, 1 - math.exp(-1)), "f_3dB_Hz": rom.f_3dB(), "dofs": model.dofs,
+            "mesh_fingerprint": report.mesh_fingerprint}
+
+
+def evaluate_point(base_raw: dict, overrides: dict[str, float], refine: float, n_modes: int) -> dict[str, Any]:
+    """Evaluate one study point (in a worker process): design, mesh, steady, modes, reduced model.
+
+    Never raises for a bad point: the returned row has ``status`` "ok" or
+    "failed" with ``error`` naming the stage (design, mesh, solve) and the problem.
+    """
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"status": "failed", "error": "", "design_fingerprint": "", "pid": os.getpid()}
+    stage = "design"
+    with _PROCESS_LOCK:
+        try:
+            design = parse_design(apply_overrides(base_raw, overrides), "study point")
+            row["design_fingerprint"] = design.fingerprint()
+            stage = "mesh"
+            model, cached = _model(design, refine)
+            stage = "solve"
+            row.update(quantities(model, n_modes), mesh_cached=cached, status="ok")
+        except DesignError as exc:
+            row["error"] = "design: " + "; ".join(exc.messages)
+        except Exception as exc:  # noqa: BLE001 -- a failed point is recorded, the study goes on
+            row["error"] = f"{stage}: {type(exc).__name__}: {exc}"
+    row["seconds_s"] = time.perf_counter() - t0
+    return row
+
+
+def point_key(fingerprint: str, refine: float, n_modes: int) -> str:
+    """Table key of a result: design fingerprint plus the settings that change the numbers."""
+    return hashlib.sha256(f"{fingerprint}|{refine!r}|{n_modes}".encode()).hexdigest()[:16]
+
+
+def invalid_key(base: Design, overrides: dict[str, float], refine: float, n_modes: int) -> str:
+    """Key of a point whose design is invalid (it has no fingerprint): base fingerprint plus overrides."""
+    blob = json.dumps([base.fingerprint(), sorted(overrides.items()), refine, n_modes])
+    return "x" + hashlib.sha256(blob.encode()).hexdigest()[:15]

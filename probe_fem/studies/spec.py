@@ -1,0 +1,451 @@
+"""The study file: a TOML file that varies parameters of a base design, validated completely before any run.
+
+A study file names a base design and the parameters to vary, by their dotted
+keys *as written in the design file* (unit suffix included:
+``"body.length_um"``, ``"materials.au_film.k_W_mK"``).  Methods:
+
+* ``grid`` — every combination of each parameter's ``values`` (or
+  ``start``/``stop``/``num``, evenly spaced);
+* ``list`` — the i-th point takes the i-th of every parameter's ``values``;
+* ``monte-carlo`` / ``latin-hypercube`` — ``samples`` draws from each
+  parameter's ``distribution`` (``uniform``, ``normal``, ``lognormal``, all
+  truncated to ``[low, high]``; thin-film properties have default ranges from
+  the physics brief, :data:`DEFAULT_RANGES`);
+* ``sobol`` — Saltelli's scheme for SALib's Sobol estimator,
+  ``samples × (parameters + 2)`` points.
+
+A study file::
+
+    [study]
+    name = "au-k"                 # results/<name>/ by default
+    design = "embedded:ntistp"    # or a design file, relative to the study file
+    method = "latin-hypercube"    # grid | list | monte-carlo | latin-hypercube | sobol
+    samples = 32                  # sampled methods (sobol: N, a power of 2)
+    seed = 1
+    refine = 0.5                  # mesh refine factor for every point
+    modes = 6                     # slowest modes computed per point
+
+    [parameters."materials.au_film.k_W_mK"]
+    distribution = "uniform"      # low/high default to DEFAULT_RANGES for this key
+
+    [parameters."body.length_um"]  # grid/list: values = [...] or start/stop/num
+    distribution = "normal"
+    mean = 18.28
+    std = 0.5
+    low = 16.0
+    high = 20.0
+
+A study is validated completely before any run (:class:`StudyError` lists
+every problem: field, value, allowed range); :func:`load_study` gives a
+:class:`Study`, whose :meth:`Study.points` are the design overrides to evaluate
+(:mod:`probe_fem.studies.runner`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from probe_fem.design.load import embedded_design_path, parse_design, read_toml
+from probe_fem.design.messages import field_bounds, interval_text
+from probe_fem.design.schema import Design, DesignError
+from probe_fem.errors import InputError
+from probe_fem.studies.keys import field_errors, key_unit, resolve_key
+from probe_fem.units import LENGTH_UNITS, split_unit
+
+METHODS = ("grid", "list", "monte-carlo", "latin-hypercube", "sobol")
+DISTRIBUTIONS = ("uniform", "normal", "lognormal")
+MAX_POINTS = 100_000
+
+# Default ranges (SI; lengths in m) for ``distribution = "..."`` without low/high.  Materials by the
+# names of the embedded NTISTP design; values from ../shared/physics.md (literature / estimates).
+DEFAULT_RANGES: dict[str, tuple[float, float, str]] = {
+    "materials.au_film.k_W_mK": (120.0, 300.0, "50-150 nm evaporated Au, from resistivity via Wiedemann-Franz"),
+    "materials.cr_film.k_W_mK": (10.0, 60.0, "Cr film, resistivity 58-107 uOhm cm"),
+    "materials.sin_lpcvd.k_W_mK": (1.5, 3.2, "low-stress LPCVD SiN (Stojanovic 2007; Zink & Hellman)"),
+    "materials.sin_pecvd.k_W_mK": (0.8, 1.7, "PECVD SiN"),
+    "materials.sin_lpcvd.rho_kg_m3": (2900.0, 3100.0, "LPCVD SiN"),
+    "materials.sin_pecvd.rho_kg_m3": (2300.0, 2800.0, "PECVD SiN"),
+    "materials.sin_pecvd.cp_J_kgK": (700.0, 800.0, "PECVD SiN"),
+    "body.length_m": (20e-6, 250e-6, "SiN-body thermocouple probes"),
+    "body.width_m": (10e-6, 60e-6, "SiN-body thermocouple probes"),
+    "body.thickness_m": (0.5e-6, 1.5e-6, "SiN body"),
+    "tip.height_m": (3e-6, 10e-6, "KOH-moulded pyramid"),
+    "tip.apex_radius_m": (20e-9, 150e-9, "apex radius"),
+    "thermocouple.thickness_m": (30e-9, 100e-9, "Au/Cr legs"),
+    "electrode.thickness_m": (100e-9, 200e-9, "outer Au electrode"),
+}
+
+
+class StudyError(InputError):
+    """A study file that cannot be run."""
+
+    kind = "study"
+
+
+# ---------------------------------------------------------------- study file model
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Settings(_Section):
+    """The ``[study]`` table."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)]
+    description: str = ""
+    design: str
+    method: Literal["grid", "list", "monte-carlo", "latin-hypercube", "sobol"]
+    samples: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    refine: Annotated[float, Field(ge=0.1, le=16)] = 1.0
+    modes: Annotated[int, Field(ge=1, le=50)] = 6
+    percentiles: list[Annotated[float, Field(ge=0, le=100)]] = [5.0, 50.0, 95.0]
+    bins: Annotated[int, Field(ge=2, le=200)] = 20
+
+
+class ParameterSpec(_Section):
+    """One ``[parameters."<dotted key>"]`` table (values in the design file's units for that key)."""
+
+    values: Annotated[list[float], Field(min_length=1, max_length=MAX_POINTS)] | None = None
+    start: float | None = None
+    stop: float | None = None
+    num: Annotated[int, Field(ge=2, le=10_000)] | None = None
+    distribution: Literal["uniform", "normal", "lognormal"] | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: Annotated[float, Field(gt=0)] | None = None
+    median: Annotated[float, Field(gt=0)] | None = None
+    sigma_ln: Annotated[float, Field(gt=0, le=5)] | None = None
+    note: str = ""
+
+
+class StudyFile(_Section):
+    study: Settings
+    parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1)]
+
+
+# ---------------------------------------------------------------- validated study
+@dataclass(frozen=True)
+class Parameter:
+    """A varied design value.  ``key`` is dotted as written in the design file; values in its units."""
+
+    key: str
+    path: tuple[str, ...]
+    base_value: float
+    values: tuple[float, ...] | None = None
+    distribution: str | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    median: float | None = None
+    sigma_ln: float | None = None
+
+    @property
+    def unit(self) -> str:
+        """Unit of the values as written (``um``, ``nm``, ``W/(m·K)``, ...; empty if none)."""
+        return key_unit(self.key)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Map probabilities ``u`` in (0, 1) to values (file units) by the inverse CDF."""
+        from scipy import stats
+
+        u = np.asarray(u, float)
+        lo, hi = self.low, self.high
+        if self.distribution == "uniform":
+            return lo + u * (hi - lo)
+        if self.distribution == "normal":
+            a, b = (lo - self.mean) / self.std, (hi - self.mean) / self.std
+            return stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.std)
+        if self.distribution == "lognormal":
+            mu = math.log(self.median)
+            a, b = (math.log(lo) - mu) / self.sigma_ln, (math.log(hi) - mu) / self.sigma_ln
+            return np.exp(stats.truncnorm.ppf(u, a, b, loc=mu, scale=self.sigma_ln))
+        raise ValueError(f"{self.key}: no distribution (values are listed)")
+
+    def describe(self) -> str:
+        """One line for tables: the values or the distribution, with units."""
+        u = f" {self.unit}" if self.unit else ""
+        if self.values is not None:
+            shown = ", ".join(f"{v:g}" for v in self.values[:6]) + (", …" if len(self.values) > 6 else "")
+            return f"{len(self.values)} values: {shown}{u}"
+        rng = f"[{self.low:g}, {self.high:g}]{u}"
+        if self.distribution == "uniform":
+            return f"uniform {rng}"
+        if self.distribution == "normal":
+            return f"normal mean {self.mean:g}, std {self.std:g}, truncated to {rng}"
+        return f"log-normal median {self.median:g}, σ_ln {self.sigma_ln:g}, truncated to {rng}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: base design (raw mapping and parsed), parameters and run settings."""
+
+    settings: Settings
+    parameters: tuple[Parameter, ...]
+    base_raw: dict
+    base: Design
+    design_path: Path
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def method(self) -> str:
+        return self.settings.method
+
+    @property
+    def refine(self) -> float:
+        return self.settings.refine
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.parameters]
+
+    @property
+    def sampled(self) -> bool:
+        """True for the methods that draw from distributions (statistics make sense)."""
+        return self.method in ("monte-carlo", "latin-hypercube", "sobol")
+
+    def unit_samples(self) -> np.ndarray:
+        """Probabilities (n × d, in (0, 1)) of a sampled study, in sample order."""
+        from probe_fem.studies import sensitivity
+
+        s, d = self.settings, len(self.parameters)
+        if self.method == "monte-carlo":
+            return sensitivity.monte_carlo(s.samples, d, s.seed)
+        if self.method == "latin-hypercube":
+            return sensitivity.latin_hypercube(s.samples, d, s.seed)
+        if self.method == "sobol":
+            return sensitivity.saltelli(s.samples, d, s.seed)
+        raise ValueError(f"method {self.method!r} does not sample")
+
+    def values(self) -> np.ndarray:
+        """Parameter values of every point (n × d, file units), in point order."""
+        if self.method == "grid":
+            return np.array(list(itertools.product(*[p.values for p in self.parameters])), float)
+        if self.method == "list":
+            return np.column_stack([p.values for p in self.parameters]).astype(float)
+        U = self.unit_samples()
+        return np.column_stack([p.ppf(U[:, j]) for j, p in enumerate(self.parameters)])
+
+    def points(self) -> list[dict[str, float]]:
+        """Overrides of every point: dotted key (as written) → value (file units)."""
+        return [dict(zip(self.keys, map(float, row))) for row in self.values()]
+
+def default_range(key: str) -> tuple[float, float, str] | None:
+    """Default (low, high, origin) of a dotted key in the key's own units, or ``None``."""
+    parts = key.split(".")
+    parsed = split_unit(parts[-1])
+    if parsed:
+        si_key = ".".join(parts[:-1] + [parsed[0] + "_m"])
+        if si_key in DEFAULT_RANGES:
+            lo, hi, note = DEFAULT_RANGES[si_key]
+            f = LENGTH_UNITS[parsed[1]]
+            return lo / f, hi / f, note
+        return None
+    return DEFAULT_RANGES.get(key)
+
+
+# ---------------------------------------------------------------- loading
+def _loc_text(loc: tuple) -> str:
+    out = []
+    for i, part in enumerate(loc):
+        part = str(part)
+        if i == 1 and loc[0] == "parameters":
+            out.append(f'"{part}"')
+        else:
+            out.append(part)
+    return ".".join(out)
+
+
+def _limits(info: Any) -> str:
+    """'allowed [0.1, 16]' for a pydantic field (possibly optional)."""
+    return interval_text(*field_bounds(info)) if info is not None else ""
+
+
+def _model_at(loc: tuple) -> tuple[type[BaseModel] | None, str | None]:
+    """The section model and field name addressed by a pydantic error location."""
+    if loc[:1] == ("study",) and len(loc) >= 2:
+        return Settings, str(loc[1])
+    if loc[:1] == ("parameters",) and len(loc) >= 3:
+        return ParameterSpec, str(loc[2])
+    return None, None
+
+
+def _format_study_errors(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = _loc_text(loc)
+        model, name = _model_at(loc)
+        if e["type"] == "missing":
+            out.append(f"{path}: missing required field")
+        elif e["type"] == "extra_forbidden":
+            known = list(model.model_fields) if model else (list(StudyFile.model_fields) if len(loc) == 1 else [])
+            out.append(f"{path}: unknown key" + (f" (allowed: {', '.join(known)})" if known else ""))
+        else:
+            rng = _limits(model.model_fields[name]) if model and name in model.model_fields else ""
+            out.append(f"{path} = {e.get('input')!r}: {e['msg'].lower()}" + (f" ({rng})" if rng else ""))
+    return out
+
+
+def _design_path(text: str, base_dir: Path) -> Path:
+    if text.startswith("embedded:"):
+        return embedded_design_path(text.partition(":")[2])
+    p = Path(text)
+    return p if p.is_absolute() else base_dir / p
+
+
+def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs: list[str]) -> Parameter | None:
+    """Validate one parameter against the method and the base design; append problems to ``msgs``."""
+    where = f'parameters."{key}"'
+    try:
+        path, base_value = resolve_key(raw, key)
+    except ValueError as exc:
+        msgs.append(f"{where}: {exc}")
+        return None
+    n0 = len(msgs)
+    unit = key_unit(key)
+    u = f" {unit}" if unit else ""
+    dist_fields = ("distribution", "low", "high", "mean", "std", "median", "sigma_ln")
+    grid_fields = ("values", "start", "stop", "num")
+    given = {f for f in spec.model_fields_set if f != "note"}
+    values: tuple[float, ...] | None = None
+    lo = hi = None
+    if method in ("grid", "list"):
+        for f in sorted(given & set(dist_fields)):
+            msgs.append(f"{where}.{f}: not used by method {method!r} (give values"
+                        + (" or start, stop, num)" if method == "grid" else ")"))
+        ranged = given & {"start", "stop", "num"}
+        if method == "list" and ranged:
+            msgs.append(f"{where}: method 'list' takes values = [...], not start/stop/num")
+        elif spec.values is not None and ranged:
+            msgs.append(f"{where}: give values or start/stop/num, not both")
+        elif spec.values is not None:
+            values = tuple(spec.values)
+        elif ranged == {"start", "stop", "num"}:
+            if spec.start == spec.stop:
+                msgs.append(f"{where}.stop = {spec.stop!r}: must differ from start")
+            values = tuple(float(v) for v in np.linspace(spec.start, spec.stop, spec.num))
+        elif ranged:
+            msgs.append(f"{where}: start, stop and num go together (missing: "
+                        f"{', '.join(sorted({'start', 'stop', 'num'} - ranged))})")
+        else:
+            msgs.append(f"{where}: missing values (a list, in the file's units{u})"
+                        + (" or start, stop, num" if method == "grid" else ""))
+        if values is not None and len(set(values)) != len(values) and method == "grid":
+            msgs.append(f"{where}.values: repeated values in a grid")
+        checked = values or ()
+    else:
+        for f in sorted(given & set(grid_fields)):
+            msgs.append(f"{where}.{f}: not used by method {method!r} (give a distribution)")
+        dist = spec.distribution
+        if dist is None:
+            msgs.append(f"{where}: missing distribution (allowed: {', '.join(DISTRIBUTIONS)})")
+            return None
+        needed = {"uniform": set(), "normal": {"mean", "std"}, "lognormal": {"median", "sigma_ln"}}[dist]
+        for f in sorted(needed - given):
+            msgs.append(f"{where}.{f}: missing; a {dist} distribution needs {' and '.join(sorted(needed))}")
+        for f in sorted((given & {"mean", "std", "median", "sigma_ln"}) - needed):
+            msgs.append(f"{where}.{f}: not a parameter of a {dist} distribution")
+        lo, hi = spec.low, spec.high
+        if lo is None or hi is None:
+            dr = default_range(key)
+            if dr is None:
+                msgs.append(f"{where}: give low and high{u} (no default range for this key; defaults exist for "
+                            f"{', '.join(sorted(DEFAULT_RANGES))})")
+                return None
+            lo = dr[0] if lo is None else lo
+            hi = dr[1] if hi is None else hi
+        if not lo < hi:
+            msgs.append(f"{where}.high = {hi!r}: must be > low = {lo:g}{u}")
+        if dist == "normal" and spec.mean is not None and not lo <= spec.mean <= hi:
+            msgs.append(f"{where}.mean = {spec.mean!r}: must lie within [low, high] = [{lo:g}, {hi:g}]{u}")
+        if dist == "lognormal":
+            if lo <= 0:
+                msgs.append(f"{where}.low = {lo!r}: a log-normal distribution needs low > 0")
+            if spec.median is not None and not lo <= spec.median <= hi:
+                msgs.append(f"{where}.median = {spec.median!r}: must lie within [low, high] = "
+                            f"[{lo:g}, {hi:g}]{u}")
+        checked = (lo, hi)
+    for v in dict.fromkeys(checked):
+        for m in field_errors(raw, key, v):
+            head, sep, tail = m.partition(": ")
+            reason = tail if sep and head.startswith(key + " = ") else m
+            name = "values" if values is not None else _value_name(v, lo, hi)
+            msgs.append(f"{where}.{name}: {v:g}{u} is outside the design's allowed range: {reason}")
+    if len(msgs) > n0:
+        return None
+    return Parameter(key=key, path=path, base_value=base_value, values=values, distribution=spec.distribution,
+                     low=lo, high=hi, mean=spec.mean, std=spec.std, median=spec.median, sigma_ln=spec.sigma_ln)
+
+
+def _value_name(v: float, lo: float | None, hi: float | None) -> str:
+    return "low" if v == lo else "high" if v == hi else "value"
+
+
+def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Path(".")) -> Study:
+    """Validate a study mapping (as read from TOML); the base design path is relative to ``base_dir``."""
+    try:
+        sf = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        raise StudyError(_format_study_errors(exc), source) from None
+    s = sf.study
+    msgs: list[str] = []
+    design_path = _design_path(s.design, base_dir)
+    try:
+        base_raw = tomllib.loads(design_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StudyError([f"study.design = {s.design!r}: cannot read {design_path}: {exc.strerror}"], source) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError([f"study.design = {s.design!r}: not valid TOML: {exc}"], source) from None
+    try:
+        base = parse_design(base_raw, str(design_path))
+    except DesignError as exc:
+        raise StudyError([f"study.design = {s.design!r}: the base design is invalid: {m}" for m in exc.messages],
+                         source) from None
+    sampled = s.method in ("monte-carlo", "latin-hypercube", "sobol")
+    if sampled and s.samples is None:
+        msgs.append(f"study.samples: missing; method {s.method!r} needs a number of samples")
+    if not sampled and s.samples is not None:
+        msgs.append(f"study.samples = {s.samples!r}: not used by method {s.method!r} (the values define the points)")
+    if s.method == "sobol" and s.samples is not None and (s.samples < 2 or s.samples & (s.samples - 1)):
+        msgs.append(f"study.samples = {s.samples!r}: Sobol' sampling needs a power of 2 (allowed 2, 4, 8, …, 65536)")
+    params = [_check_parameter(k, spec, s.method, base_raw, msgs) for k, spec in sf.parameters.items()]
+    if msgs:
+        raise StudyError(msgs, source)
+    params_t = tuple(p for p in params if p is not None)
+    if s.method == "list":
+        lengths = {p.key: len(p.values) for p in params_t}
+        if len(set(lengths.values())) > 1:
+            raise StudyError(["parameters: method 'list' needs equally many values per parameter (got "
+                              + ", ".join(f"{k}: {n}" for k, n in lengths.items()) + ")"], source)
+    if s.method == "grid":
+        n = math.prod(len(p.values) for p in params_t)
+    elif s.method == "list":
+        n = len(params_t[0].values)
+    elif s.method == "sobol":
+        n = s.samples * (len(params_t) + 2)
+    else:
+        n = s.samples
+    if n > MAX_POINTS:
+        raise StudyError([f"study: {n:,} points; allowed at most {MAX_POINTS:,}"], source)
+    return Study(settings=s, parameters=params_t, base_raw=base_raw, base=base, design_path=design_path,
+                 source=source)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (TOML, data only).  Raises :class:`StudyError` listing every problem."""
+    p = Path(path)
+    return parse_study(read_toml(p, StudyError), str(p), p.resolve().parent)
