@@ -81,5 +81,11 @@ def solve(model, inverse: str = "sparsecholesky") -> dict:
     jun = mesh.Materials(".*_junction")
     vol = ng.Integrate(ng.CoefficientFunction(1.0) * ng.dx(definedon=jun), mesh)
     R_P = ng.Integrate(gfu * ng.dx(definedon=jun), mesh) / vol / q
-    return {"R_P_K_per_W": float(R_P), "handover_s": t_mesh, "assembly_s": t_asm, "solve_s": t_solve,
-            "dofs": int(sum(fes.FreeDofs())) , "inverse": inverse}
+    return {
+        "R_P_K_per_W": float(R_P),
+        "handover_s": t_mesh,
+        "assembly_s": t_asm,
+        "solve_s": t_solve,
+        "dofs": int(sum(fes.FreeDofs())),
+        "inverse": inverse,
+    }

@@ -45,9 +45,16 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
     st = Stages(quiet=True)
     model = build_model(load_design(), refine=refine, stages=st)
     report, _ = solve_steady(model, stages=st)
-    out = {"refine": refine, "dofs": report.dofs, "tetrahedra": report.elements, "R_P_K_per_W": report.R_P,
-           "solver": report.solver, "mesh_s": st.seconds["meshing"], "assemble_s": st.seconds["assembly"],
-           "solve_s": st.seconds["solve"]}
+    out = {
+        "refine": refine,
+        "dofs": report.dofs,
+        "tetrahedra": report.elements,
+        "R_P_K_per_W": report.R_P,
+        "solver": report.solver,
+        "mesh_s": st.seconds["meshing"],
+        "assemble_s": st.seconds["assembly"],
+        "solve_s": st.seconds["solve"],
+    }
     if dynamics:
         t0 = time.perf_counter()
         ts = thermal_system(model)
@@ -86,8 +93,9 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
             steady.solve(model.problem, method="amg")
             out["amg_solve_s"] = time.perf_counter() - t0
             out["ngsolve"] = {inv: peer_ngsolve.solve(model, inv) for inv in ("sparsecholesky", "bddc")}
-            out["ngsolve"]["R_P_relative_difference"] = abs(
-                out["ngsolve"]["sparsecholesky"]["R_P_K_per_W"] - report.R_P) / report.R_P
+            out["ngsolve"]["R_P_relative_difference"] = (
+                abs(out["ngsolve"]["sparsecholesky"]["R_P_K_per_W"] - report.R_P) / report.R_P
+            )
     out["peak_rss_GiB"] = _rss_gib()
     return out
 
@@ -108,8 +116,18 @@ def _run(fn, *args) -> dict:
 def case_calibrate(smoke: bool) -> dict:
     """`probe-fem calibrate` end to end in a subprocess, no mesh cache: wall time, peak memory, stages."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "probe_fem.cli.main", "calibrate", "--quiet", "--no-cache",
-               "--out", f"{tmp}/out", "--calib", f"{tmp}/calib.json"] + (["--refine", "0.3"] if smoke else [])
+        cmd = [
+            sys.executable,
+            "-m",
+            "probe_fem.cli.main",
+            "calibrate",
+            "--quiet",
+            "--no-cache",
+            "--out",
+            f"{tmp}/out",
+            "--calib",
+            f"{tmp}/calib.json",
+        ] + (["--refine", "0.3"] if smoke else [])
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, _, usage = os.wait4(proc.pid, 0)
@@ -118,9 +136,14 @@ def case_calibrate(smoke: bool) -> dict:
             raise RuntimeError("calibrate failed")
         data = json.loads(Path(f"{tmp}/out/results.json").read_text())
     stages = data["wall_time_s"]
-    return {"wall_s": wall, "peak_rss_GiB": usage.ru_maxrss / 2**20, "stages_s": stages,
-            "meshing_fraction": stages["meshing"] / wall, "R_P_K_per_W": data["R_P_K_per_W"],
-            "dofs": data["mesh"]["dofs"]}
+    return {
+        "wall_s": wall,
+        "peak_rss_GiB": usage.ru_maxrss / 2**20,
+        "stages_s": stages,
+        "meshing_fraction": stages["meshing"] / wall,
+        "R_P_K_per_W": data["R_P_K_per_W"],
+        "dofs": data["mesh"]["dofs"],
+    }
 
 
 def case_study_throughput(points: int, refine: float) -> dict:
@@ -128,9 +151,10 @@ def case_study_throughput(points: int, refine: float) -> dict:
     from probe_fem.studies.runner import run_study
     from probe_fem.studies.spec import parse_study
 
-    raw = {"study": {"name": "throughput", "design": "embedded:ntistp", "method": "grid", "refine": refine,
-                     "modes": 6},
-           "parameters": {"body.length_um": {"start": 16.0, "stop": 21.0, "num": points}}}
+    raw = {
+        "study": {"name": "throughput", "design": "embedded:ntistp", "method": "grid", "refine": refine, "modes": 6},
+        "parameters": {"body.length_um": {"start": 16.0, "stop": 21.0, "num": points}},
+    }
     out = {"points": points, "refine": refine}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
@@ -179,40 +203,67 @@ def main(argv=None) -> int:
         t.add_column(c, justify="right")
     for lv in levels:
         err = lv["error_vs_extrapolated"]
-        t.add_row(f"{lv['refine']:g}", f"{lv['dofs']:,}", f"{err:.3%}" if err is not None else "-",
-                  *(f"{lv[k]:.2f}" for k in ("mesh_s", "assemble_s", "solve_s", "eigen_s", "sweep30_s", "step_s")),
-                  f"{lv['peak_rss_GiB']:.2f}")
+        t.add_row(
+            f"{lv['refine']:g}",
+            f"{lv['dofs']:,}",
+            f"{err:.3%}" if err is not None else "-",
+            *(f"{lv[k]:.2f}" for k in ("mesh_s", "assemble_s", "solve_s", "eigen_s", "sweep30_s", "step_s")),
+            f"{lv['peak_rss_GiB']:.2f}",
+        )
     con.print(t)
     peer_rows = [lv for lv in levels + scale if isinstance(lv.get("ngsolve"), dict) and "bddc" in lv["ngsolve"]]
     if peer_rows:
         p = Table(title="same mesh, same P1 system: probe-fem vs NGSolve (1 thread)")
-        for c in ("dofs", "mesh s", "ours asm+solve s", "ours AMG s", "NGSolve chol s", "NGSolve bddc s", "ratio",
-                  "|ΔR_P|/R_P"):
+        for c in (
+            "dofs",
+            "mesh s",
+            "ours asm+solve s",
+            "ours AMG s",
+            "NGSolve chol s",
+            "NGSolve bddc s",
+            "ratio",
+            "|ΔR_P|/R_P",
+        ):
             p.add_column(c, justify="right")
         for lv in peer_rows:
             ng = lv["ngsolve"]
             ours = lv["assemble_s"] + lv["solve_s"]
             best = min(ng[k]["assembly_s"] + ng[k]["solve_s"] for k in ("sparsecholesky", "bddc"))
             lv["ratio_vs_ngsolve_best"] = ours / best
-            p.add_row(f"{lv['dofs']:,}", f"{lv['mesh_s']:.1f}", f"{ours:.2f}", f"{lv.get('amg_solve_s', 0):.2f}",
-                      f"{ng['sparsecholesky']['assembly_s'] + ng['sparsecholesky']['solve_s']:.2f}",
-                      f"{ng['bddc']['assembly_s'] + ng['bddc']['solve_s']:.2f}", f"{ours / best:.2f}",
-                      f"{ng['R_P_relative_difference']:.1e}")
+            p.add_row(
+                f"{lv['dofs']:,}",
+                f"{lv['mesh_s']:.1f}",
+                f"{ours:.2f}",
+                f"{lv.get('amg_solve_s', 0):.2f}",
+                f"{ng['sparsecholesky']['assembly_s'] + ng['sparsecholesky']['solve_s']:.2f}",
+                f"{ng['bddc']['assembly_s'] + ng['bddc']['solve_s']:.2f}",
+                f"{ours / best:.2f}",
+                f"{ng['R_P_relative_difference']:.1e}",
+            )
         con.print(p)
     mid = levels[1]
     targets = [
         ("calibrate wall (R_P to 0.5 %, transient, modulation) <= 60 s", cal["wall_s"], cal["wall_s"] <= 60),
         ("calibrate peak memory <= 2 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 2),
         ("meshing <= 40 % of calibrate wall time", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
-        ("30-point sweep <= 3 x one steady solve", mid["sweep30_s"] / mid["steady_direct_s"],
-         mid["sweep30_s"] / mid["steady_direct_s"] <= 3),
+        (
+            "30-point sweep <= 3 x one steady solve",
+            mid["sweep30_s"] / mid["steady_direct_s"],
+            mid["sweep30_s"] / mid["steady_direct_s"] <= 3,
+        ),
     ]
     for lv in peer_rows:
-        targets.append((f"asm+setup+solve <= 0.8 x NGSolve best at {lv['dofs']:,} dofs", lv["ratio_vs_ngsolve_best"],
-                        lv["ratio_vs_ngsolve_best"] <= 0.8))
+        targets.append(
+            (
+                f"asm+setup+solve <= 0.8 x NGSolve best at {lv['dofs']:,} dofs",
+                lv["ratio_vs_ngsolve_best"],
+                lv["ratio_vs_ngsolve_best"] <= 0.8,
+            )
+        )
     targets.append(("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False))
-    targets.append((f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"],
-                    thr["speedup"] >= 1.7))
+    targets.append(
+        (f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"], thr["speedup"] >= 1.7)
+    )
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
@@ -220,10 +271,16 @@ def main(argv=None) -> int:
         shown = "not implemented" if value != value else f"{value:.3g}"
         tt.add_row(name, shown, "yes" if ok else "NO")
     con.print(tt)
-    result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
-              "smoke": args.smoke, "R_P_extrapolated_K_per_W": R_ext, "accuracy_levels": levels, "scaling": scale,
-              "calibrate": cal, "study_throughput": thr, "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)}
-                                            for n, v, ok in targets]}
+    result = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
+        "smoke": args.smoke,
+        "R_P_extrapolated_K_per_W": R_ext,
+        "accuracy_levels": levels,
+        "scaling": scale,
+        "calibrate": cal,
+        "study_throughput": thr,
+        "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets],
+    }
     from probe_fem.io import write_json
 
     con.print(f"wrote {write_json(args.out, result)}")

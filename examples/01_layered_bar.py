@@ -25,12 +25,18 @@ def run(size_um: float = 0.35) -> dict:
     prob = steady.assemble(mesh, k, power=1e-6, sensor="sensor")
     res = steady.solve(prob)
     analytic = 10 * MICRON / ((200.0 + 2.5) * 0.5 * MICRON**2)
-    return {"fem_K_per_W": prob.sensor @ res.T / prob.power, "analytic_K_per_W": analytic,
-            "balance_error": res.balance_error, "dofs": mesh.n_nodes}
+    return {
+        "fem_K_per_W": prob.sensor @ res.T / prob.power,
+        "analytic_K_per_W": analytic,
+        "balance_error": res.balance_error,
+        "dofs": mesh.n_nodes,
+    }
 
 
 if __name__ == "__main__":
     r = run()
-    print(f"FEM {r['fem_K_per_W']:,.1f} K/W, analytic {r['analytic_K_per_W']:,.1f} K/W, "
-          f"relative error {abs(r['fem_K_per_W'] / r['analytic_K_per_W'] - 1):.1e}, "
-          f"heat balance {r['balance_error']:.1e} ({r['dofs']} dofs)")
+    print(
+        f"FEM {r['fem_K_per_W']:,.1f} K/W, analytic {r['analytic_K_per_W']:,.1f} K/W, "
+        f"relative error {abs(r['fem_K_per_W'] / r['analytic_K_per_W'] - 1):.1e}, "
+        f"heat balance {r['balance_error']:.1e} ({r['dofs']} dofs)"
+    )

@@ -21,9 +21,14 @@ def run(refine: float = 1.0, figure: str | None = None) -> dict:
     report = run.steady
     if figure:
         plot_heat_path(run.model, run.temperature, figure)
-    return {"R_P": report.R_P, "R_apex": report.R_apex, "breakdown": report.breakdown,
-            "balance_error": report.balance_error, "breakdown_error": report.breakdown_error,
-            "dofs": report.dofs}
+    return {
+        "R_P": report.R_P,
+        "R_apex": report.R_apex,
+        "breakdown": report.breakdown,
+        "balance_error": report.balance_error,
+        "breakdown_error": report.breakdown_error,
+        "dofs": report.dofs,
+    }
 
 
 if __name__ == "__main__":

@@ -19,8 +19,13 @@ def run(start: float = 0.5, levels: int = 3, figure: str | None = None) -> dict:
     s = study(load_design(), levels=levels, start=start)
     if figure:
         plot_convergence(s, figure)
-    return {"values": s.values, "changes": s.changes, "order": s.order, "extrapolated": s.extrapolated,
-            "dofs": [r.dofs for r in s.reports]}
+    return {
+        "values": s.values,
+        "changes": s.changes,
+        "order": s.order,
+        "extrapolated": s.extrapolated,
+        "dofs": [r.dofs for r in s.reports],
+    }
 
 
 if __name__ == "__main__":

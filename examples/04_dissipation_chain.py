@@ -32,16 +32,28 @@ def run(refine: float = 1.0, junctions: int = 10, figures: bool = False) -> dict
         traces, _ = simulate(junction, bias, cal, junctions, 5.0, noise_nV=20.0, spread=0.05, seed=k)
         results = demodulate(traces, cal)
         z = [(p.dV - m.dV) / np.hypot(p.u_dV, m.u_dV) for p, m in results]
-        out[name] = {"z": np.array(z), "fraction_plus": [p.fraction for p, _ in results],
-                     "fraction_minus": [m.fraction for _, m in results]}
+        out[name] = {
+            "z": np.array(z),
+            "fraction_plus": [p.fraction for p, _ in results],
+            "fraction_minus": [m.fraction for _, m in results],
+        }
         if figures:
-            plot_dissipation(results, cal.R_P.value, f"dissipation_{name}.png", junction,
-                             f"Au-{name.upper()}-Au" if name != "au" else "Au-Au")
+            plot_dissipation(
+                results,
+                cal.R_P.value,
+                f"dissipation_{name}.png",
+                junction,
+                f"Au-{name.upper()}-Au" if name != "au" else "Au-Au",
+            )
     return out
 
 
 if __name__ == "__main__":
     for name, r in run(figures=True).items():
         print(f"{name:5s} asymmetry (ΔT(+) − ΔT(−))/σ per V_M: " + ", ".join(f"{z:+.1f}" for z in r["z"]))
-        print("      f(+) = " + ", ".join(f"{f:.3f}" for f in r["fraction_plus"])
-              + " ;  f(−) = " + ", ".join(f"{f:.3f}" for f in r["fraction_minus"]))
+        print(
+            "      f(+) = "
+            + ", ".join(f"{f:.3f}" for f in r["fraction_plus"])
+            + " ;  f(−) = "
+            + ", ".join(f"{f:.3f}" for f in r["fraction_minus"])
+        )

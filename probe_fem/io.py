@@ -40,8 +40,7 @@ def write_vtu(target: str | Path, p, t, point_data: dict, cell_data: dict) -> Pa
     """Write a tetrahedral field for ParaView (VTU), atomically.  ``p`` is 3×N in metres."""
     import meshio
 
-    mesh = meshio.Mesh(p.T, [("tetra", t.T)], point_data=point_data,
-                       cell_data={k: [v] for k, v in cell_data.items()})
+    mesh = meshio.Mesh(p.T, [("tetra", t.T)], point_data=point_data, cell_data={k: [v] for k, v in cell_data.items()})
     with atomic_path(target) as tmp:
         meshio.write(tmp, mesh, file_format="vtu")
     return Path(target)

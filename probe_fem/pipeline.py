@@ -53,9 +53,12 @@ class CalibrationRun:
     def results(self) -> dict[str, Any]:
         """The content of ``results.json``: every number with its unit in the key."""
         out: dict[str, Any] = {
-            "design": self.design.name, "design_fingerprint": self.design.fingerprint(), "refine": self.model.refine,
+            "design": self.design.name,
+            "design_fingerprint": self.design.fingerprint(),
+            "refine": self.model.refine,
             "published": {"R_P_K_per_W": paper.R_P_K_PER_W, "uncertainty_K_per_W": paper.R_P_UNCERTAINTY_K_PER_W},
-            **self.steady.to_dict()}
+            **self.steady.to_dict(),
+        }
         if self.dynamics is not None:
             out["dynamics"] = self.dynamics.to_dict()
         out["software"] = self.calibration.software
@@ -70,10 +73,16 @@ class CalibrationRun:
         """
         out = Path(folder)
         m, q = self.model.probe.mesh.skfem, self.steady.power
-        files = [write_vtu(out / "temperature.vtu", m.p, m.t, {"dT_K": self.temperature,
-                                                                 "dT_per_W_K_per_W": self.temperature / q},
-                           {"region": region_of_elements(self.model.probe)}),
-                 plot_heat_path(self.model, self.temperature, out / "heat_path.png")]
+        files = [
+            write_vtu(
+                out / "temperature.vtu",
+                m.p,
+                m.t,
+                {"dT_K": self.temperature, "dT_per_W_K_per_W": self.temperature / q},
+                {"region": region_of_elements(self.model.probe)},
+            ),
+            plot_heat_path(self.model, self.temperature, out / "heat_path.png"),
+        ]
         if self.dynamics is not None:
             files += [plot_step(self.dynamics, out / "step_response.png"), plot_bode(self.dynamics, out / "bode.png")]
         files.insert(0, write_json(out / "results.json", self.results()))
@@ -81,9 +90,16 @@ class CalibrationRun:
         return files
 
 
-def calibrate(design: Design | str | Path | None = None, refine: float = 1.0, *, dynamics: bool = True,
-              network: bool = True, cache: str | None = DEFAULT_CACHE, progress: bool | Stages = False,
-              solver: str = "auto") -> CalibrationRun:
+def calibrate(
+    design: Design | str | Path | None = None,
+    refine: float = 1.0,
+    *,
+    dynamics: bool = True,
+    network: bool = True,
+    cache: str | None = DEFAULT_CACHE,
+    progress: bool | Stages = False,
+    solver: str = "auto",
+) -> CalibrationRun:
     """Calibrate a probe design; the one pipeline behind ``probe-fem calibrate``.
 
     Args:

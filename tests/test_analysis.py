@@ -12,8 +12,16 @@ from probe_fem.analysis.simulation import simulate
 
 def z_scores(cal, seed, drift_nV=80.0, seconds=4.37):
     """(measured − true)/σ for ΔV(±) at two amplitudes; ``seconds`` leaves a partial last period."""
-    tr, truth = simulate(preset("bdnc"), [0.74, 1.27], cal, junctions_per_amplitude=2, seconds=seconds,
-                         noise_nV=30.0, drift_nV=drift_nV, seed=seed)
+    tr, truth = simulate(
+        preset("bdnc"),
+        [0.74, 1.27],
+        cal,
+        junctions_per_amplitude=2,
+        seconds=seconds,
+        noise_nV=30.0,
+        drift_nV=drift_nV,
+        seed=seed,
+    )
     S = cal.S_TC.value
     z = []
     for (p, m), t in zip(demodulate(tr, cal), truth):
@@ -36,7 +44,7 @@ def test_paper_findings_survive_the_chain(tiny_calibration):
     for model, more_at in (("bdnc", "negative"), ("bda", "positive"), ("au", None)):
         bias = {"bdnc": [0.95], "bda": [0.58], "au": [0.052]}[model]
         tr, _ = simulate(preset(model), bias, tiny_calibration, 2, 5.0, noise_nV=20.0, seed=11)
-        (p, m), = demodulate(tr, tiny_calibration)
+        ((p, m),) = demodulate(tr, tiny_calibration)
         diff, u = p.dV - m.dV, np.hypot(p.u_dV, m.u_dV)
         if more_at is None:
             assert abs(diff) < 3 * u

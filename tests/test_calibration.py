@@ -74,16 +74,25 @@ def _text(cal, **change):
     return json.dumps(data)
 
 
-@pytest.mark.parametrize("case,make,message", [
-    ("truncated", lambda c: c.to_json()[:200], "not valid JSON"),
-    ("wrong type", lambda c: _text(c, R_P={"value": "big", "uncertainty": 1, "unit": "K/W", "origin": "fem"}),
-     "R_P.value"),
-    ("newer major", lambda c: _text(c, schema_version="2.0"), "newer probe-fem"),
-    ("extra field", lambda c: _text(c, colour="red"), "colour"),
-    ("not an object", lambda c: "[1, 2]", "JSON object"),
-    ("no version", lambda c: json.dumps({k: v for k, v in json.loads(c.to_json()).items() if k != "schema_version"}),
-     "schema_version"),
-])
+@pytest.mark.parametrize(
+    "case,make,message",
+    [
+        ("truncated", lambda c: c.to_json()[:200], "not valid JSON"),
+        (
+            "wrong type",
+            lambda c: _text(c, R_P={"value": "big", "uncertainty": 1, "unit": "K/W", "origin": "fem"}),
+            "R_P.value",
+        ),
+        ("newer major", lambda c: _text(c, schema_version="2.0"), "newer probe-fem"),
+        ("extra field", lambda c: _text(c, colour="red"), "colour"),
+        ("not an object", lambda c: "[1, 2]", "JSON object"),
+        (
+            "no version",
+            lambda c: json.dumps({k: v for k, v in json.loads(c.to_json()).items() if k != "schema_version"}),
+            "schema_version",
+        ),
+    ],
+)
 def test_bad_files_are_refused_clearly(case, make, message, tiny_calibration, tmp_path):
     path = tmp_path / f"{case.replace(' ', '_')}.json"
     path.write_text(make(tiny_calibration))
@@ -123,8 +132,13 @@ def slow(cal, path):
 exporters._WRITERS["json"] = slow
 cal.save({str(target)!r})
 """
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout.readline().strip() == "half"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)

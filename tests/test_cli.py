@@ -18,8 +18,21 @@ def tiny_toml(tmp_path_factory):
 @pytest.fixture(scope="module")
 def calibrated(tiny_toml, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    assert main(["calibrate", str(tiny_toml), "--out", str(out), "--quiet", "--no-cache",
-                 "--calib", str(out / "calib.json")]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                str(tiny_toml),
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-cache",
+                "--calib",
+                str(out / "calib.json"),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -58,8 +71,15 @@ def test_mesh_command(tiny_toml, tmp_path, capsys):
     assert "fingerprint" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["modulation", "--frequency", "-3"], ["modulation", "--tolerance", "2"],
-                                  ["modulation", "--levels", "1,0"], ["calibrate", "--refine", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["modulation", "--frequency", "-3"],
+        ["modulation", "--tolerance", "2"],
+        ["modulation", "--levels", "1,0"],
+        ["calibrate", "--refine", "0"],
+    ],
+)
 def test_bad_options_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)

@@ -48,22 +48,32 @@ def _edit(change) -> dict:
 
 
 BAD = {
-    "negative size": (lambda r: r["body"].update(length_um=-5), ["body.length_um = -5", "greater than 0",
-                                                                 "allowed (0, 1000] um"]),
+    "negative size": (
+        lambda r: r["body"].update(length_um=-5),
+        ["body.length_um = -5", "greater than 0", "allowed (0, 1000] um"],
+    ),
     "zero size": (lambda r: r["tip"].update(height_um=0), ["tip.height_um = 0", "allowed (0, 50] um"]),
-    "film thicker than it coats": (lambda r: r["insulator"].update(thickness_nm=900),
-                                   ["insulator.thickness_nm = 900", "thinner than the body", "600 nm"]),
-    "thermocouple above the apex": (lambda r: r["thermocouple"].update(junction_below_apex_nm=-50),
-                                    ["thermocouple.junction_below_apex_nm = -50", "above the apex", "> 170 nm"]),
-    "unknown material": (lambda r: r["electrode"].update(material="unobtainium"),
-                         ["electrode.material = 'unobtainium'", "unknown material", "au_film"]),
+    "film thicker than it coats": (
+        lambda r: r["insulator"].update(thickness_nm=900),
+        ["insulator.thickness_nm = 900", "thinner than the body", "600 nm"],
+    ),
+    "thermocouple above the apex": (
+        lambda r: r["thermocouple"].update(junction_below_apex_nm=-50),
+        ["thermocouple.junction_below_apex_nm = -50", "above the apex", "> 170 nm"],
+    ),
+    "unknown material": (
+        lambda r: r["electrode"].update(material="unobtainium"),
+        ["electrode.material = 'unobtainium'", "unknown material", "au_film"],
+    ),
     "unknown key": (lambda r: r["body"].update(colour="red"), ["body.colour: unknown key"]),
     "length without unit": (lambda r: r["body"].update(length=18), ["body.length: unknown key", "length_um"]),
     "missing field": (lambda r: r["tip"].pop("height_um"), ["tip.height_m: missing", "height_um"]),
     "same length twice": (lambda r: r["body"].update(length_nm=18000), ["body.length: given twice"]),
     "tip wider than body": (lambda r: r["tip"].update(base_um=40, height_um=28), ["footprint wider than the body"]),
-    "apex sharper than its films": (lambda r: r["tip"].update(apex_radius_nm=60), ["tip.apex_radius_nm = 60",
-                                                                                   "sharper than its films"]),
+    "apex sharper than its films": (
+        lambda r: r["tip"].update(apex_radius_nm=60),
+        ["tip.apex_radius_nm = 60", "sharper than its films"],
+    ),
 }
 
 

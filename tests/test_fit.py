@@ -28,9 +28,21 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tiny, tmp_path, ca
     truth = evaluate_point(raw, TRUTH, 1.0, 6)
     R, tau = truth["R_P_K_per_W"], truth["tau_s"]
     out = tmp_path / "out"
-    code = main(["fit", str(tiny), "--target-rp", f"{R!r}±{0.005 * R!r}", "--target-tau",
-                 f"{tau * 1e6!r}us±{0.005 * tau * 1e6!r}us", "--free", "body_length,k_au", "--out", str(out),
-                 "--quiet"])
+    code = main(
+        [
+            "fit",
+            str(tiny),
+            "--target-rp",
+            f"{R!r}±{0.005 * R!r}",
+            "--target-tau",
+            f"{tau * 1e6!r}us±{0.005 * tau * 1e6!r}us",
+            "--free",
+            "body_length,k_au",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert "every target matched" in capsys.readouterr().out
     fit = json.loads((out / "fit.json").read_text())
@@ -71,21 +83,32 @@ def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
     for alias in ALIASES:  # every alias names a number of the reference design
         assert resolve_free(raw_reference(), alias)[1] > 0
     free = parse_free(raw_reference(), "body_length, au_thickness", "body_length=15:25")
-    assert [(p.key, p.low, p.high) for p in free] == [("body.length_um", 15.0, 25.0),
-                                                     ("electrode.thickness_nm", 50.0, 200.0)]
+    assert [(p.key, p.low, p.high) for p in free] == [
+        ("body.length_um", 15.0, 25.0),
+        ("electrode.thickness_nm", 50.0, 200.0),
+    ]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--target-rp", "72800±500", "--free", "au_thikness"], "--free 'au_thikness': unknown alias"),
-    (["--target-rp", "72800±500", "--free", "body.length_nm"], "writes this length as body.length_um"),
-    (["--target-rp", "72800±500", "--free", "body_length,au_thickness"],
-     "--free names 2 parameters but 1 target(s) are given"),
-    (["--target-rp", "72800±500", "--free", "body_length", "--bounds", "body_length=20:30"],
-     "the design's value 18.28 um (the start) must lie within the bounds"),
-    (["--target-rp", "72800±500", "--free", "body_length", "--bounds", "tip_height=1:5"],
-     "tip_height is not a --free parameter"),
-    (["--free", "body_length"], "give at least one target"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--target-rp", "72800±500", "--free", "au_thikness"], "--free 'au_thikness': unknown alias"),
+        (["--target-rp", "72800±500", "--free", "body.length_nm"], "writes this length as body.length_um"),
+        (
+            ["--target-rp", "72800±500", "--free", "body_length,au_thickness"],
+            "--free names 2 parameters but 1 target(s) are given",
+        ),
+        (
+            ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "body_length=20:30"],
+            "the design's value 18.28 um (the start) must lie within the bounds",
+        ),
+        (
+            ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "tip_height=1:5"],
+            "tip_height is not a --free parameter",
+        ),
+        (["--free", "body_length"], "give at least one target"),
+    ],
+)
 def test_bad_fit_inputs_exit_2_and_write_nothing(argv, message, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["fit", *argv, "--out", str(out)]) == 2
@@ -113,8 +136,15 @@ def test_targets_with_units():
 
 def test_toml_editing_keeps_layout_and_reads_back():
     text = embedded_design_path().read_text()
-    edited = edit_toml(text, {("body", "length_um"): 19.5, ("materials", "au_film", "k_W_mK"): 231.25,
-                              ("provenance", "materials.au_film.k_W_mK"): "fitted: test", ("new", "x_um"): 1.5})
+    edited = edit_toml(
+        text,
+        {
+            ("body", "length_um"): 19.5,
+            ("materials", "au_film", "k_W_mK"): 231.25,
+            ("provenance", "materials.au_film.k_W_mK"): "fitted: test",
+            ("new", "x_um"): 1.5,
+        },
+    )
     data = tomllib.loads(edited)
     assert data["body"]["length_um"] == 19.5 and data["materials"]["au_film"]["k_W_mK"] == 231.25
     assert data["provenance"]["materials.au_film.k_W_mK"] == "fitted: test" and data["new"] == {"x_um": 1.5}

@@ -7,8 +7,14 @@ import pytest
 
 from probe_fem.analysis.landauer import G0, BreitWigner, Flat, Junction, Table, preset
 
-MODELS = {"bdnc": preset("bdnc"), "bda": preset("bda"), "au": preset("au"),
-          "narrow level": Junction(BreitWigner(0.3, 0.02)), "broad level": Junction(BreitWigner(1.0, 0.3)), "shifted division": Junction(BreitWigner(-0.5, 0.1), division=0.8)}
+MODELS = {
+    "bdnc": preset("bdnc"),
+    "bda": preset("bda"),
+    "au": preset("au"),
+    "narrow level": Junction(BreitWigner(0.3, 0.02)),
+    "broad level": Junction(BreitWigner(1.0, 0.3)),
+    "shifted division": Junction(BreitWigner(-0.5, 0.1), division=0.8),
+}
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

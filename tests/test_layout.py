@@ -35,7 +35,9 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
             if node.module and (node.module == "probe_fem" or node.module.startswith("probe_fem.")):
                 for a in node.names:  # ``from pkg import submodule`` imports pkg.submodule
                     sub = f"{node.module}.{a.name}"
-                    is_module = (ROOT / sub.replace(".", "/")).is_dir() or (ROOT / (sub.replace(".", "/") + ".py")).exists()
+                    is_module = (ROOT / sub.replace(".", "/")).is_dir() or (
+                        ROOT / (sub.replace(".", "/") + ".py")
+                    ).exists()
                     out.append((sub if is_module else node.module, id(node) in top))
         elif isinstance(node, ast.Import):
             out += [(a.name, id(node) in top) for a in node.names if a.name.startswith("probe_fem")]
@@ -91,24 +93,37 @@ def test_no_import_cycles_at_module_level():
             visit(n, [])
 
 
-CONSUMERS = ["probe_fem", "probe_fem.calibration", "probe_fem.calibration.schema", "probe_fem.calibration.exporters",
-             "probe_fem.calibration.network", "probe_fem.analysis", "probe_fem.analysis.landauer",
-             "probe_fem.analysis.demodulation", "probe_fem.analysis.simulation", "probe_fem.analysis.traces"]
+CONSUMERS = [
+    "probe_fem",
+    "probe_fem.calibration",
+    "probe_fem.calibration.schema",
+    "probe_fem.calibration.exporters",
+    "probe_fem.calibration.network",
+    "probe_fem.analysis",
+    "probe_fem.analysis.landauer",
+    "probe_fem.analysis.demodulation",
+    "probe_fem.analysis.simulation",
+    "probe_fem.analysis.traces",
+]
 
 
 @pytest.mark.parametrize("module", CONSUMERS)
 def test_calibration_consumers_load_no_fem_library(module):
-    code = (f"import sys, json, {module}\n"
-            "print(json.dumps(sorted(m for m in ('gmsh', 'skfem', 'meshio', 'pyamg') if m in sys.modules)))")
+    code = (
+        f"import sys, json, {module}\n"
+        "print(json.dumps(sorted(m for m in ('gmsh', 'skfem', 'meshio', 'pyamg') if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
 
 
 def test_loading_a_calibration_file_and_exporting_needs_no_fem(tmp_path):
-    code = ("import sys, json\nimport probe_fem as pf\n"
-            f"cal = pf.Calibration.load({str(ROOT / 'calib' / 'ntistp.json')!r})\n"
-            f"cal.save({str(tmp_path / 'c.csv')!r})\n"
-            "print(json.dumps([cal.R_P.value, 'gmsh' in sys.modules, 'skfem' in sys.modules]))")
+    code = (
+        "import sys, json\nimport probe_fem as pf\n"
+        f"cal = pf.Calibration.load({str(ROOT / 'calib' / 'ntistp.json')!r})\n"
+        f"cal.save({str(tmp_path / 'c.csv')!r})\n"
+        "print(json.dumps([cal.R_P.value, 'gmsh' in sys.modules, 'skfem' in sys.modules]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     r_p, gmsh_loaded, skfem_loaded = json.loads(out.stdout)
     assert r_p > 0 and not gmsh_loaded and not skfem_loaded
@@ -144,12 +159,14 @@ def test_errors_share_one_base():
 
 
 def test_plots_leave_the_users_backend_alone(tmp_path):
-    code = ("import matplotlib\nmatplotlib.use('svg')\n"
-            "import probe_fem.plots.fields, probe_fem.plots.dynamics, probe_fem.plots.analysis, probe_fem.plots.studies\n"
-            "from probe_fem.plots.base import new_figure, save_figure\n"
-            "fig, ax = new_figure((3, 2)); ax.plot([0, 1], [1, 0])\n"
-            f"save_figure(fig, {str(tmp_path / 'f.png')!r})\n"
-            "print(matplotlib.get_backend())")
+    code = (
+        "import matplotlib\nmatplotlib.use('svg')\n"
+        "import probe_fem.plots.fields, probe_fem.plots.dynamics, probe_fem.plots.analysis, probe_fem.plots.studies\n"
+        "from probe_fem.plots.base import new_figure, save_figure\n"
+        "fig, ax = new_figure((3, 2)); ax.plot([0, 1], [1, 0])\n"
+        f"save_figure(fig, {str(tmp_path / 'f.png')!r})\n"
+        "print(matplotlib.get_backend())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "svg"
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
@@ -166,8 +183,14 @@ def test_readme_python_example_runs_as_printed(tmp_path):
     import os
 
     env = dict(os.environ, PROBE_FEM_CACHE=str(tmp_path / "cache"))
-    out = subprocess.run([sys.executable, "-c", readme_python_example()], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", readme_python_example()],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
     # the example prints the calibration's R_P: the measured value with its uncertainty
     assert "72800" in out.stdout.replace(",", "").replace("_", "")
 

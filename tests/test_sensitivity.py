@@ -127,18 +127,35 @@ def test_latin_hypercube_puts_one_point_in_every_stratum():
 
 def test_truncated_distributions_stay_in_bounds_and_have_the_right_moments():
     U = sa.latin_hypercube(4000, 1, seed=4)[:, 0]
-    normal = Parameter(key="materials.sin_lpcvd.k_W_mK", path=(), base_value=2.5, distribution="normal",
-                       low=1.5, high=3.2, mean=2.5, std=0.4)
+    normal = Parameter(
+        key="materials.sin_lpcvd.k_W_mK",
+        path=(),
+        base_value=2.5,
+        distribution="normal",
+        low=1.5,
+        high=3.2,
+        mean=2.5,
+        std=0.4,
+    )
     x = normal.ppf(U)
     assert x.min() >= 1.5 and x.max() <= 3.2
     assert x.mean() == pytest.approx(stats.truncnorm.mean(-2.5, 1.75, loc=2.5, scale=0.4), rel=1e-3)
-    logn = Parameter(key="materials.sin_lpcvd.cp_J_kgK", path=(), base_value=730, distribution="lognormal",
-                     low=650, high=820, median=730, sigma_ln=0.05)
+    logn = Parameter(
+        key="materials.sin_lpcvd.cp_J_kgK",
+        path=(),
+        base_value=730,
+        distribution="lognormal",
+        low=650,
+        high=820,
+        median=730,
+        sigma_ln=0.05,
+    )
     y = logn.ppf(U)
     assert y.min() >= 650 and y.max() <= 820
     assert np.median(y) == pytest.approx(730, rel=2e-3)
-    assert np.log(y).std() == pytest.approx(stats.truncnorm.std(np.log(650 / 730) / 0.05, np.log(820 / 730) / 0.05,
-                                                                scale=0.05), rel=2e-2)
+    assert np.log(y).std() == pytest.approx(
+        stats.truncnorm.std(np.log(650 / 730) / 0.05, np.log(820 / 730) / 0.05, scale=0.05), rel=2e-2
+    )
 
 
 def test_latin_hypercube_propagation_of_the_bar_gives_its_exact_mean_and_spread():
@@ -155,9 +172,11 @@ def test_figures_are_written(tmp_path):
     X = to_bounds(sa.latin_hypercube(32, 3, seed=1))
     R = bar(X)
     r = sa.surrogate_sobol(X, R, ["L", "k_Au", "k_SiN"], to_bounds, BOUNDS[:, 0], BOUNDS[:, 1])
-    files = [study_plots.plot_histograms({"R": (R, 1.0, "K/W")}, tmp_path / "h.png"),
-             study_plots.plot_sensitivity({"R": r, "R again": r}, tmp_path / "s.png"),
-             study_plots.plot_sweep(X[:5], ["L", "k_Au", "k_SiN"], {"R": (R[:5], 1.0, "K/W")}, tmp_path / "w.png")]
+    files = [
+        study_plots.plot_histograms({"R": (R, 1.0, "K/W")}, tmp_path / "h.png"),
+        study_plots.plot_sensitivity({"R": r, "R again": r}, tmp_path / "s.png"),
+        study_plots.plot_sweep(X[:5], ["L", "k_Au", "k_SiN"], {"R": (R[:5], 1.0, "K/W")}, tmp_path / "w.png"),
+    ]
     for f in files:
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 5000
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]

@@ -146,8 +146,9 @@ def test_failed_points_are_kept_unless_retried(serial, list_study, tmp_path):
 
 
 def test_a_table_from_another_study_is_refused(serial, folder, tmp_path):
-    other = load_study(write_study(folder, "other", LIST_STUDY.replace('"materials.au_film.k_W_mK"',
-                                                                       '"materials.cr_film.k_W_mK"')))
+    other = load_study(
+        write_study(folder, "other", LIST_STUDY.replace('"materials.au_film.k_W_mK"', '"materials.cr_film.k_W_mK"'))
+    )
     shutil.copy(serial.table, tmp_path / "results.csv")
     with pytest.raises(TableError, match="written by another study"):
         run_study(other, tmp_path / "results.csv", serial=True)
@@ -156,7 +157,10 @@ def test_a_table_from_another_study_is_refused(serial, folder, tmp_path):
 def test_study_command_on_an_existing_cluster_writes_table_summary_and_figures(folder, tmp_path, capsys):
     from distributed import LocalCluster
 
-    path = write_study(folder, "lhs", """
+    path = write_study(
+        folder,
+        "lhs",
+        """
         [study]
         name = "tiny-lhs"
         design = "tiny.toml"
@@ -172,11 +176,11 @@ def test_study_command_on_an_existing_cluster_writes_table_summary_and_figures(f
         distribution = "normal"
         mean = 2.5
         std = 0.4
-    """)
+    """,
+    )
     out = tmp_path / "out"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        assert main(["study", str(path), "--scheduler", cluster.scheduler_address, "--out", str(out),
-                     "--quiet"]) == 0
+        assert main(["study", str(path), "--scheduler", cluster.scheduler_address, "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "propagated uncertainty" in text and "Sobol' sensitivity" in text
     summary = json.loads((out / "summary.json").read_text())
@@ -214,38 +218,69 @@ def problems(raw: dict) -> list[str]:
 
 BAD = {
     "unknown key": (lambda r: r["study"].update(colour="red"), ["study.colour: unknown key (allowed: name, "]),
-    "refine out of range": (lambda r: r["study"].update(refine=0.0),
-                            ["study.refine = 0.0: input should be greater than or equal to 0.1 (allowed [0.1, 16])"]),
+    "refine out of range": (
+        lambda r: r["study"].update(refine=0.0),
+        ["study.refine = 0.0: input should be greater than or equal to 0.1 (allowed [0.1, 16])"],
+    ),
     "unknown method": (lambda r: r["study"].update(method="random"), ["study.method = 'random'", "'grid'"]),
     "no samples": (lambda r: r["study"].pop("samples"), ["study.samples: missing; method 'latin-hypercube'"]),
-    "sobol not power of 2": (lambda r: r["study"].update(method="sobol", samples=12),
-                             ["study.samples = 12", "power of 2"]),
-    "missing design": (lambda r: r["study"].update(design="nowhere.toml"), ["study.design = 'nowhere.toml'",
-                                                                            "cannot read"]),
-    "unknown parameter": (lambda r: r["parameters"].update({"body.colour_um": {"distribution": "uniform"}}),
-                          ['parameters."body.colour_um"', "unknown key", "length_um"]),
-    "other unit than the file": (lambda r: r["parameters"].update({"body.length_nm": {"values": [1.0]}}),
-                                 ["body.length_nm", "writes this length as body.length_um"]),
-    "not a number in the design": (lambda r: r["parameters"].update({"body.material": {"distribution": "uniform"}}),
-                                   ["body.material = 'sin_lpcvd'", "not a number"]),
-    "no default range": (lambda r: r["parameters"].update({"tip.setback_um": {"distribution": "uniform"}}),
-                         ['parameters."tip.setback_um"', "give low and high um", "no default range"]),
-    "outside the design's range": (lambda r: r["parameters"].update(
-        {"materials.cr_film.k_W_mK": {"distribution": "uniform", "low": -5.0, "high": 60.0}}),
-        ['parameters."materials.cr_film.k_W_mK".low: -5 W/(m·K) is outside the design\'s allowed range: '
-         "input should be greater than 0 (allowed (0, 5000] W/(m·K))"]),
-    "normal without std": (lambda r: r["parameters"].update(
-        {"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 2.5}}), ["std: missing"]),
-    "mean outside bounds": (lambda r: r["parameters"].update(
-        {"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 4.0, "std": 0.4}}),
-        ["mean = 4.0: must lie within [low, high] = [1.5, 3.2] W/(m·K)"]),
-    "negative std": (lambda r: r["parameters"].update(
-        {"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 2.5, "std": -1.0}}),
-        ['parameters."materials.sin_lpcvd.k_W_mK".std = -1.0: input should be greater than 0']),
-    "values in a sampled study": (lambda r: r["parameters"].update({"body.length_um": {"values": [15.0, 16.0]}}),
-                                  ["values: not used by method 'latin-hypercube'"]),
-    "unknown parameter field": (lambda r: r["parameters"]["materials.au_film.k_W_mK"].update(sigma=3.0),
-                                ['parameters."materials.au_film.k_W_mK".sigma: unknown key']),
+    "sobol not power of 2": (
+        lambda r: r["study"].update(method="sobol", samples=12),
+        ["study.samples = 12", "power of 2"],
+    ),
+    "missing design": (
+        lambda r: r["study"].update(design="nowhere.toml"),
+        ["study.design = 'nowhere.toml'", "cannot read"],
+    ),
+    "unknown parameter": (
+        lambda r: r["parameters"].update({"body.colour_um": {"distribution": "uniform"}}),
+        ['parameters."body.colour_um"', "unknown key", "length_um"],
+    ),
+    "other unit than the file": (
+        lambda r: r["parameters"].update({"body.length_nm": {"values": [1.0]}}),
+        ["body.length_nm", "writes this length as body.length_um"],
+    ),
+    "not a number in the design": (
+        lambda r: r["parameters"].update({"body.material": {"distribution": "uniform"}}),
+        ["body.material = 'sin_lpcvd'", "not a number"],
+    ),
+    "no default range": (
+        lambda r: r["parameters"].update({"tip.setback_um": {"distribution": "uniform"}}),
+        ['parameters."tip.setback_um"', "give low and high um", "no default range"],
+    ),
+    "outside the design's range": (
+        lambda r: r["parameters"].update(
+            {"materials.cr_film.k_W_mK": {"distribution": "uniform", "low": -5.0, "high": 60.0}}
+        ),
+        [
+            'parameters."materials.cr_film.k_W_mK".low: -5 W/(m·K) is outside the design\'s allowed range: '
+            "input should be greater than 0 (allowed (0, 5000] W/(m·K))"
+        ],
+    ),
+    "normal without std": (
+        lambda r: r["parameters"].update({"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 2.5}}),
+        ["std: missing"],
+    ),
+    "mean outside bounds": (
+        lambda r: r["parameters"].update(
+            {"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 4.0, "std": 0.4}}
+        ),
+        ["mean = 4.0: must lie within [low, high] = [1.5, 3.2] W/(m·K)"],
+    ),
+    "negative std": (
+        lambda r: r["parameters"].update(
+            {"materials.sin_lpcvd.k_W_mK": {"distribution": "normal", "mean": 2.5, "std": -1.0}}
+        ),
+        ['parameters."materials.sin_lpcvd.k_W_mK".std = -1.0: input should be greater than 0'],
+    ),
+    "values in a sampled study": (
+        lambda r: r["parameters"].update({"body.length_um": {"values": [15.0, 16.0]}}),
+        ["values: not used by method 'latin-hypercube'"],
+    ),
+    "unknown parameter field": (
+        lambda r: r["parameters"]["materials.au_film.k_W_mK"].update(sigma=3.0),
+        ['parameters."materials.au_film.k_W_mK".sigma: unknown key'],
+    ),
 }
 
 
@@ -262,8 +297,10 @@ def test_bad_study_files_name_field_value_and_range(case):
 def test_grid_and_list_rules():
     grid = base(method="grid")
     grid["study"].pop("samples")
-    grid["parameters"] = {"body.length_um": {"start": 16.0, "stop": 20.0, "num": 3},
-                          "materials.au_film.k_W_mK": {"values": [150.0, 250.0]}}
+    grid["parameters"] = {
+        "body.length_um": {"start": 16.0, "stop": 20.0, "num": 3},
+        "materials.au_film.k_W_mK": {"values": [150.0, 250.0]},
+    }
     s = parse_study(grid)
     X = s.values()
     assert X.shape == (6, 2) and sorted(set(X[:, 0])) == [16.0, 18.0, 20.0] and sorted(set(X[:, 1])) == [150, 250]
@@ -272,9 +309,11 @@ def test_grid_and_list_rules():
     text = "\n".join(problems(grid))
     assert "start, stop and num go together (missing: num)" in text
     assert "distribution: not used by method 'grid'" in text
-    lst = dict(grid, study=dict(grid["study"], method="list"),
-               parameters={"body.length_um": {"values": [16.0, 17.0]},
-                           "materials.au_film.k_W_mK": {"values": [150.0]}})
+    lst = dict(
+        grid,
+        study=dict(grid["study"], method="list"),
+        parameters={"body.length_um": {"values": [16.0, 17.0]}, "materials.au_film.k_W_mK": {"values": [150.0]}},
+    )
     assert "equally many values per parameter" in problems(lst)[0]
 
 
@@ -293,15 +332,19 @@ def test_every_problem_is_reported_at_once():
 
 def test_study_command_rejects_a_bad_file_with_exit_2_and_writes_nothing(tmp_path, capsys):
     path = tmp_path / "bad.toml"
-    path.write_text('[study]\nname = "bad"\ndesign = "embedded:ntistp"\nmethod = "grid"\nrefine = 0.5\n'
-                    '[parameters."body.length_um"]\nvalues = [16, -3]\n'
-                    '[parameters."materials.au_film.k_W_mK"]\nstart = 100\nstop = 300\n')
+    path.write_text(
+        '[study]\nname = "bad"\ndesign = "embedded:ntistp"\nmethod = "grid"\nrefine = 0.5\n'
+        '[parameters."body.length_um"]\nvalues = [16, -3]\n'
+        '[parameters."materials.au_film.k_W_mK"]\nstart = 100\nstop = 300\n'
+    )
     out = tmp_path / "out"
     assert main(["study", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"invalid study {path}" in err
-    assert 'parameters."body.length_um".values: -3 um is outside the design\'s allowed range: ' \
-        'input should be greater than 0 (allowed (0, 1000] um)' in err
+    assert (
+        'parameters."body.length_um".values: -3 um is outside the design\'s allowed range: '
+        "input should be greater than 0 (allowed (0, 1000] um)" in err
+    )
     assert 'parameters."materials.au_film.k_W_mK": start, stop and num go together (missing: num)' in err
     path.write_text(path.read_text().replace("refine = 0.5", "refine = 99"))
     assert main(["study", str(path), "--out", str(out)]) == 2

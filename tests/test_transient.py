@@ -71,8 +71,8 @@ def test_modulation_closed_form_matches_time_stepping(uniform_bar):
     dt = 1 / freq / 3 / n
     q = np.tile(np.repeat(wave.levels, n), 10)
     tc, _ = transient.simulate(ts, q, dt)
-    last = tc[-3 * n - 1:]  # value at the start of the last period, then its 3n steps
-    stepped = [np.trapezoid(last[p * n:(p + 1) * n + 1]) / n for p in range(3)]
+    last = tc[-3 * n - 1 :]  # value at the start of the last period, then its 3n steps
+    stepped = [np.trapezoid(last[p * n : (p + 1) * n + 1]) / n for p in range(3)]
     closed = modulation.phase_averages(rom, wave, freq)
     assert np.allclose(stepped, closed, rtol=0, atol=2e-3 * ts.R_P)
     assert abs(closed[2] - closed[1] - ts.R_P * 0.6) > 0.05 * ts.R_P  # the lag is visible here

@@ -10,5 +10,17 @@ from probe_fem.analysis.landauer import PRESETS, BreitWigner, Flat, Junction, Tr
 from probe_fem.analysis.simulation import simulate
 from probe_fem.analysis.traces import TraceError, Traces
 
-__all__ = ["PRESETS", "BreitWigner", "Flat", "Junction", "PhaseResult", "TraceError", "Traces", "Transmission",
-           "demodulate", "phases", "preset", "simulate"]
+__all__ = [
+    "PRESETS",
+    "BreitWigner",
+    "Flat",
+    "Junction",
+    "PhaseResult",
+    "TraceError",
+    "Traces",
+    "Transmission",
+    "demodulate",
+    "phases",
+    "preset",
+    "simulate",
+]

@@ -68,8 +68,9 @@ def _drift_basis(t: np.ndarray, period: float, knot_periods: float) -> sp.csr_ma
     return BSpline.design_matrix(np.clip(t, t[0], t[-1]), knots, 3).tocsr()
 
 
-def demodulate_segment(tr: Traces, mask: np.ndarray, period: float, settle: float,
-                       knot_periods: float = 10.0) -> dict[int, tuple[float, np.ndarray, np.ndarray]]:
+def demodulate_segment(
+    tr: Traces, mask: np.ndarray, period: float, settle: float, knot_periods: float = 10.0
+) -> dict[int, tuple[float, np.ndarray, np.ndarray]]:
     """Least-squares ΔV± of one segment; returns {phase: (ΔV, per-period ΔV, per-period Q_total)}."""
     t, v, ph = tr.t[mask], tr.v_tc[mask], phases(tr.bias[mask])[0]
     edge = np.concatenate([[True], ph[1:] != ph[:-1]])
@@ -78,8 +79,9 @@ def demodulate_segment(tr: Traces, mask: np.ndarray, period: float, settle: floa
     t_edge = np.where(last_edge > 0, 0.5 * (t[last_edge] + t[np.maximum(last_edge - 1, 0)]), -np.inf)
     keep = (t - t_edge) > settle
     B = _drift_basis(t, period, knot_periods)
-    X = sp.hstack([sp.csr_matrix((ph == 1).astype(float)[:, None]), sp.csr_matrix((ph == -1).astype(float)[:, None]),
-                   B]).tocsr()[keep]
+    X = sp.hstack(
+        [sp.csr_matrix((ph == 1).astype(float)[:, None]), sp.csr_matrix((ph == -1).astype(float)[:, None]), B]
+    ).tocsr()[keep]
     coef = spla.lsqr(X, v[keep], atol=1e-14, btol=1e-14, iter_lim=20000)[0]
     resid_free = v - B @ coef[2:]  # drift removed
     cycle = np.cumsum(edge & (ph == 1))  # a new period starts at each + phase
@@ -98,8 +100,13 @@ def demodulate_segment(tr: Traces, mask: np.ndarray, period: float, settle: floa
     return out
 
 
-def demodulate(tr: Traces, calibration, period: float = 1 / paper.MODULATION_FREQUENCY_HZ, settle: float | None = None,
-               knot_periods: float = 10.0) -> list[tuple[PhaseResult, PhaseResult]]:
+def demodulate(
+    tr: Traces,
+    calibration,
+    period: float = 1 / paper.MODULATION_FREQUENCY_HZ,
+    settle: float | None = None,
+    knot_periods: float = 10.0,
+) -> list[tuple[PhaseResult, PhaseResult]]:
     """(+V, −V) results per bias amplitude, segments of equal V_M pooled (the paper's ~100 junctions)."""
     fs = tr.fs
     if period * fs < 3:
@@ -134,8 +141,19 @@ def demodulate(tr: Traces, calibration, period: float = 1 / paper.MODULATION_FRE
             dT, u_dT = calibration.temperature_rise(dV, u_dV)
             Q, uQ = calibration.probe_power(dV, u_dV)
             qt = float(np.mean(per_q))
-            pair.append(PhaseResult(V_M=vm * p, dV=dV, u_dV=u_dV, dT=float(dT), u_dT=float(u_dT), Q_P=float(Q),
-                                    u_Q_P=float(uQ), Q_total=qt, u_Q_total=float(np.std(per_q, ddof=1) / np.sqrt(len(per_q))),
-                                    periods=len(per_v)))
+            pair.append(
+                PhaseResult(
+                    V_M=vm * p,
+                    dV=dV,
+                    u_dV=u_dV,
+                    dT=float(dT),
+                    u_dT=float(u_dT),
+                    Q_P=float(Q),
+                    u_Q_P=float(uQ),
+                    Q_total=qt,
+                    u_Q_total=float(np.std(per_q, ddof=1) / np.sqrt(len(per_q))),
+                    periods=len(per_v),
+                )
+            )
         results.append(tuple(pair))
     return results

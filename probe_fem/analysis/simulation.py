@@ -32,17 +32,29 @@ class Truth:
     Q_total_minus: float
 
 
-def simulate(junction: Junction, amplitudes: list[float], calibration, junctions_per_amplitude: int = 3,
-             seconds: float = 5.0, fs: float = paper.SAMPLE_RATE_HZ, period: float = 1 / paper.MODULATION_FREQUENCY_HZ, noise_nV: float = 20.0,
-             drift_nV: float = 50.0, spread: float = 0.0, seed: int = 0) -> tuple[Traces, list[Truth]]:
+def simulate(
+    junction: Junction,
+    amplitudes: list[float],
+    calibration,
+    junctions_per_amplitude: int = 3,
+    seconds: float = 5.0,
+    fs: float = paper.SAMPLE_RATE_HZ,
+    period: float = 1 / paper.MODULATION_FREQUENCY_HZ,
+    noise_nV: float = 20.0,
+    drift_nV: float = 50.0,
+    spread: float = 0.0,
+    seed: int = 0,
+) -> tuple[Traces, list[Truth]]:
     """Traces (CSV/NPZ-ready) and the true per-amplitude values; ``noise_nV`` is the rms per sample."""
     rng = np.random.default_rng(seed)
     d = calibration.dynamics
     taus = np.asarray(d.mode_tau_s if d else [], float)
     weights = np.asarray(d.mode_weight_tc if d else [], float)
     if taus.size and period / 3 < 50 * taus.max():
-        raise ValueError(f"period = {period:g} s: each phase must last > 50 x the slowest time constant "
-                         f"({taus.max():.3g} s) for this simulator")
+        raise ValueError(
+            f"period = {period:g} s: each phase must last > 50 x the slowest time constant "
+            f"({taus.max():.3g} s) for this simulator"
+        )
     R, S = calibration.R_P.value, calibration.S_TC.value
     model = junction.currents(np.concatenate([amplitudes, -np.asarray(amplitudes)]))
     n_amp = len(amplitudes)
@@ -70,9 +82,15 @@ def simulate(junction: Junction, amplitudes: list[float], calibration, junctions
             q_before = q_before[np.maximum.accumulate(np.where(new, np.arange(t.size), 0))]
             lag = (q_before - Q)[:, None] * np.exp(-(t - t_edge)[:, None] / taus[None, :]) if taus.size else 0
             dT = R * (Q + (np.sum(weights * lag, axis=1) if taus.size else 0.0))
-            drift = drift_nV * 1e-9 * (np.sin(2 * np.pi * (t - t0) / 7.3 + rng.uniform(0, 6.3))
-                                       + 0.5 * np.sin(2 * np.pi * (t - t0) / 2.1 + rng.uniform(0, 6.3))
-                                       + rng.normal(0, 2))
+            drift = (
+                drift_nV
+                * 1e-9
+                * (
+                    np.sin(2 * np.pi * (t - t0) / 7.3 + rng.uniform(0, 6.3))
+                    + 0.5 * np.sin(2 * np.pi * (t - t0) / 2.1 + rng.uniform(0, 6.3))
+                    + rng.normal(0, 2)
+                )
+            )
             v = S * dT + drift + noise_nV * 1e-9 * rng.standard_normal(t.size)
             for key, arr in zip("tvbis", (t, v, bias, I, np.full(t.size, seg))):
                 cols[key].append(arr)
@@ -80,7 +98,16 @@ def simulate(junction: Junction, amplitudes: list[float], calibration, junctions
             seg += 1
         gm = float(np.mean(factors))
         qp, qm = gm * model["Q_P"][a], gm * model["Q_P"][a + n_amp]
-        truths.append(Truth(V_M=vm, dT_plus=R * qp, dT_minus=R * qm, Q_P_plus=qp, Q_P_minus=qm,
-                            Q_total_plus=gm * model["Q_total"][a], Q_total_minus=gm * model["Q_total"][a + n_amp]))
+        truths.append(
+            Truth(
+                V_M=vm,
+                dT_plus=R * qp,
+                dT_minus=R * qm,
+                Q_P_plus=qp,
+                Q_P_minus=qm,
+                Q_total_plus=gm * model["Q_total"][a],
+                Q_total_minus=gm * model["Q_total"][a + n_amp],
+            )
+        )
     cat = {k: np.concatenate(v) for k, v in cols.items()}
     return Traces.from_arrays(cat["t"], cat["v"], cat["b"], cat["i"], cat["s"]), truths

@@ -31,8 +31,7 @@ class Traces:
     segment: np.ndarray
 
     def __post_init__(self):
-        arrays = {"t_s": self.t, "V_TC_V": self.v_tc, "bias_V": self.bias, "I_A": self.current,
-                  "segment": self.segment}
+        arrays = {"t_s": self.t, "V_TC_V": self.v_tc, "bias_V": self.bias, "I_A": self.current, "segment": self.segment}
         n = {k: np.shape(v) for k, v in arrays.items()}
         if len({s for s in n.values()}) != 1 or len(n["t_s"]) != 1:
             raise TraceError(f"traces: columns must be 1-D arrays of equal length, got shapes {n}")
@@ -88,8 +87,12 @@ class Traces:
                 with open(tmp, "wb") as fh:
                     np.savez_compressed(fh, **cols)
             else:
-                np.savetxt(tmp, np.column_stack(list(cols.values())), delimiter=",", header=",".join(COLUMNS),
-                           comments="", fmt="%.10g")
+                np.savetxt(
+                    tmp,
+                    np.column_stack(list(cols.values())),
+                    delimiter=",",
+                    header=",".join(COLUMNS),
+                    comments="",
+                    fmt="%.10g",
+                )
         return Path(path)
-
-

@@ -27,24 +27,51 @@ CONTACT_RADIUS = 10e-9  # m, substrate hot-spot radius [est]
 SUBSTRATE_K = 317.0  # W/(m·K), bulk Au [lit]; thin films conduct less, which only raises R_S
 
 
-def network_summary(R_apex: float, R_P: float, dT_apex_minus_tc: float, tolerance: float = 1e-3,
-                    ratio_max: float = 4.0, contact_radius: float = CONTACT_RADIUS,
-                    substrate_k: float = SUBSTRATE_K) -> Network:
+def network_summary(
+    R_apex: float,
+    R_P: float,
+    dT_apex_minus_tc: float,
+    tolerance: float = 1e-3,
+    ratio_max: float = 4.0,
+    contact_radius: float = CONTACT_RADIUS,
+    substrate_k: float = SUBSTRATE_K,
+) -> Network:
     """Network validity for the paper's junction classes (Au–Au 1 G0, BDNC 0.002 G0, BDA 0.005 G0)."""
     R_S = nw.spreading_resistance(substrate_k, contact_radius)
     junctions = []
     for j in nw.PAPER_JUNCTIONS:
         c = nw.check(j, R_apex, R_P, R_S, ratio_max, tolerance)
-        junctions.append(Junction(name=j.name, conductance_S=j.G, phonon_conductance_W_per_K=j.phonon,
-                                  R_J_K_per_W=c.R_J, worst_relative_error=c.worst, valid=c.ok))
-    return Network(R_apex_K_per_W=R_apex, R_S_K_per_W=R_S, contact_radius_m=contact_radius,
-                   substrate_k_W_per_mK=substrate_k, QS_over_QP_max=ratio_max, tolerance=tolerance,
-                   apex_minus_tc_fraction=dT_apex_minus_tc, junctions=junctions)
+        junctions.append(
+            Junction(
+                name=j.name,
+                conductance_S=j.G,
+                phonon_conductance_W_per_K=j.phonon,
+                R_J_K_per_W=c.R_J,
+                worst_relative_error=c.worst,
+                valid=c.ok,
+            )
+        )
+    return Network(
+        R_apex_K_per_W=R_apex,
+        R_S_K_per_W=R_S,
+        contact_radius_m=contact_radius,
+        substrate_k_W_per_mK=substrate_k,
+        QS_over_QP_max=ratio_max,
+        tolerance=tolerance,
+        apex_minus_tc_fraction=dT_apex_minus_tc,
+        junctions=junctions,
+    )
 
 
-def build(design: Design, report: SteadyReport, R_P_coarse: float, refine: float,
-          dynamics: DynamicReport | None = None, software: dict[str, str] | None = None,
-          network: bool = True) -> Calibration:
+def build(
+    design: Design,
+    report: SteadyReport,
+    R_P_coarse: float,
+    refine: float,
+    dynamics: DynamicReport | None = None,
+    software: dict[str, str] | None = None,
+    network: bool = True,
+) -> Calibration:
     """Calibration from a steady report (and optionally the dynamic report) of ``design``.
 
     ``R_P_coarse`` (K/W) is R_P on a 2× coarser mesh; ``refine`` the mesh factor of ``report``;
@@ -55,32 +82,75 @@ def build(design: Design, report: SteadyReport, R_P_coarse: float, refine: float
     design overrides the FEM value, which is kept as ``R_P_fem``.
     """
     u_fem = abs(report.R_P - R_P_coarse)
-    fem = Quantity(value=report.R_P, uncertainty=u_fem, unit="K/W", origin="fem",
-                   note="uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included")
+    fem = Quantity(
+        value=report.R_P,
+        uncertainty=u_fem,
+        unit="K/W",
+        origin="fem",
+        note="uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included",
+    )
     m = design.measured
     if m.R_P_K_per_W is not None:
         dev = (report.R_P - m.R_P_K_per_W) / m.R_P_K_per_W
-        R_P = Quantity(value=m.R_P_K_per_W, uncertainty=m.R_P_uncertainty_K_per_W, unit="K/W",
-                       origin="measured+fem", note=f"{m.source}; FEM value differs by {dev:+.2%}")
+        R_P = Quantity(
+            value=m.R_P_K_per_W,
+            uncertainty=m.R_P_uncertainty_K_per_W,
+            unit="K/W",
+            origin="measured+fem",
+            note=f"{m.source}; FEM value differs by {dev:+.2%}",
+        )
     else:
         R_P = fem
     given = "measured" in design.model_fields_set
-    S = Quantity(value=m.S_TC_uV_per_K * 1e-6, uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6, unit="V/K",
-                 origin="measured" if given else "literature",
-                 note=m.source if given else "NTISTP value of Lee et al. 2013, not measured for this probe")
+    S = Quantity(
+        value=m.S_TC_uV_per_K * 1e-6,
+        uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6,
+        unit="V/K",
+        origin="measured" if given else "literature",
+        note=m.source if given else "NTISTP value of Lee et al. 2013, not measured for this probe",
+    )
     dyn = None
     if dynamics is not None:
         md, v = dynamics.modes, dynamics.verdict
-        dyn = Dynamics(dominant_tau_s=float(md.tau[md.dominant]), t10_s=dynamics.t10, t63_s=dynamics.t63,
-                       t90_s=dynamics.t90, t999_s=dynamics.step.crossing(0.999), f_3dB_Hz=dynamics.f_3dB, mean_delay_s=dynamics.rom.mean_delay,
-                       mode_tau_s=md.tau.tolist(), mode_weight_tc=md.weight_tc.tolist(),
-                       modulation=Modulation(frequency_Hz=v.frequency, tolerance=v.tolerance,
-                                             worst_relative_error=max(v.errors.values()),
-                                             max_frequency_within_tolerance_Hz=v.max_frequency, quasi_static=v.ok))
-    net = network_summary(report.R_apex, report.R_P, (report.dT_apex - report.dT_tc) / report.dT_apex) if network else None
-    return Calibration(probe=design.name, design_fingerprint=design.fingerprint(), created_utc=now_utc(),
-                       R_P=R_P, R_P_fem=fem, S_TC=S, dynamics=dyn, network=net,
-                       mesh=MeshSummary(dofs=report.dofs, tetrahedra=report.elements,
-                                        fingerprint=report.mesh_fingerprint, refine=refine,
-                                        R_P_coarse_K_per_W=R_P_coarse, discretization_uncertainty_K_per_W=u_fem),
-                       software=software or software_versions())
+        dyn = Dynamics(
+            dominant_tau_s=float(md.tau[md.dominant]),
+            t10_s=dynamics.t10,
+            t63_s=dynamics.t63,
+            t90_s=dynamics.t90,
+            t999_s=dynamics.step.crossing(0.999),
+            f_3dB_Hz=dynamics.f_3dB,
+            mean_delay_s=dynamics.rom.mean_delay,
+            mode_tau_s=md.tau.tolist(),
+            mode_weight_tc=md.weight_tc.tolist(),
+            modulation=Modulation(
+                frequency_Hz=v.frequency,
+                tolerance=v.tolerance,
+                worst_relative_error=max(v.errors.values()),
+                max_frequency_within_tolerance_Hz=v.max_frequency,
+                quasi_static=v.ok,
+            ),
+        )
+    net = (
+        network_summary(report.R_apex, report.R_P, (report.dT_apex - report.dT_tc) / report.dT_apex)
+        if network
+        else None
+    )
+    return Calibration(
+        probe=design.name,
+        design_fingerprint=design.fingerprint(),
+        created_utc=now_utc(),
+        R_P=R_P,
+        R_P_fem=fem,
+        S_TC=S,
+        dynamics=dyn,
+        network=net,
+        mesh=MeshSummary(
+            dofs=report.dofs,
+            tetrahedra=report.elements,
+            fingerprint=report.mesh_fingerprint,
+            refine=refine,
+            R_P_coarse_K_per_W=R_P_coarse,
+            discretization_uncertainty_K_per_W=u_fem,
+        ),
+        software=software or software_versions(),
+    )

@@ -106,25 +106,36 @@ class NetworkCheck:
 
     def to_dict(self) -> dict:
         e0, e1 = self.errors
-        return {"junction": self.junction, "R_J_K_per_W": self.R_J, "R_S_K_per_W": self.R_S,
-                "error_at_QS_over_QP_0": e0, "error_at_QS_over_QP_max": e1, "QS_over_QP_max": self.ratio_max,
-                "worst_relative_error": self.worst, "tolerance": self.tolerance, "valid": self.ok}
+        return {
+            "junction": self.junction,
+            "R_J_K_per_W": self.R_J,
+            "R_S_K_per_W": self.R_S,
+            "error_at_QS_over_QP_0": e0,
+            "error_at_QS_over_QP_max": e1,
+            "QS_over_QP_max": self.ratio_max,
+            "worst_relative_error": self.worst,
+            "tolerance": self.tolerance,
+            "valid": self.ok,
+        }
 
 
-def check(junction: JunctionClass, R_apex: float, R_P: float, R_S: float, ratio_max: float = 4.0,
-          tolerance: float = 1e-3) -> NetworkCheck:
+def check(
+    junction: JunctionClass, R_apex: float, R_P: float, R_S: float, ratio_max: float = 4.0, tolerance: float = 1e-3
+) -> NetworkCheck:
     """Network verdict for one junction class."""
     return NetworkCheck(junction.name, junction.R_J, R_S, R_apex, R_P, ratio_max, tolerance)
 
 
-_UNITS = {"G0": G0, "S": 1.0, "mS": 1e-3, "uS": 1e-6, "nS": 1e-9,
-          "W/K": 1.0, "nW/K": 1e-9, "pW/K": 1e-12, "K/W": 1.0}
+_UNITS = {"G0": G0, "S": 1.0, "mS": 1e-3, "uS": 1e-6, "nS": 1e-9, "W/K": 1.0, "nW/K": 1e-9, "pW/K": 1e-12, "K/W": 1.0}
 
 
 def parse_quantity(text: str, kind: str) -> float:
     """'1G0', '0.002 G0', '7.7e-5S' (conductance) or '30pW/K' (thermal conductance) or '1e7K/W' -> SI."""
-    allowed = {"conductance": ("G0", "S", "mS", "uS", "nS"), "thermal": ("W/K", "nW/K", "pW/K"),
-               "resistance": ("K/W",)}[kind]
+    allowed = {
+        "conductance": ("G0", "S", "mS", "uS", "nS"),
+        "thermal": ("W/K", "nW/K", "pW/K"),
+        "resistance": ("K/W",),
+    }[kind]
     m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z0-9/]*)\s*", text)
     unit = (m.group(2) if m else "") or allowed[0]
     if not m or unit not in allowed:

@@ -163,8 +163,10 @@ class Calibration(_Strict):
             raise CalibrationError(f"{source}: schema_version = {version!r}: must be a string like '1.0'")
         major, ours = int(version.split(".")[0]), int(SCHEMA_VERSION.split(".")[0])
         if major > ours:
-            raise CalibrationError(f"{source}: schema_version = {version!r} was written by a newer probe-fem; "
-                                   f"this version reads schema {ours}.x — upgrade probe-fem")
+            raise CalibrationError(
+                f"{source}: schema_version = {version!r} was written by a newer probe-fem; "
+                f"this version reads schema {ours}.x — upgrade probe-fem"
+            )
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
@@ -173,15 +175,20 @@ class Calibration(_Strict):
 
     def rows(self) -> list[tuple[str, float, float, str]]:
         """Flat (quantity, value, uncertainty, unit) rows for tabular formats."""
-        rows = [("R_P", self.R_P.value, self.R_P.uncertainty, self.R_P.unit),
-                ("R_P_fem", self.R_P_fem.value, self.R_P_fem.uncertainty, self.R_P_fem.unit),
-                ("S_TC", self.S_TC.value, self.S_TC.uncertainty, self.S_TC.unit)]
+        rows = [
+            ("R_P", self.R_P.value, self.R_P.uncertainty, self.R_P.unit),
+            ("R_P_fem", self.R_P_fem.value, self.R_P_fem.uncertainty, self.R_P_fem.unit),
+            ("S_TC", self.S_TC.value, self.S_TC.uncertainty, self.S_TC.unit),
+        ]
         if self.dynamics:
             d = self.dynamics
-            rows += [("tau_dominant", d.dominant_tau_s, 0.0, "s"), ("t63", d.t63_s, 0.0, "s"),
-                     ("f_3dB", d.f_3dB_Hz, 0.0, "Hz"),
-                     ("modulation_worst_error", d.modulation.worst_relative_error, 0.0, "1"),
-                     ("modulation_frequency", d.modulation.frequency_Hz, 0.0, "Hz")]
+            rows += [
+                ("tau_dominant", d.dominant_tau_s, 0.0, "s"),
+                ("t63", d.t63_s, 0.0, "s"),
+                ("f_3dB", d.f_3dB_Hz, 0.0, "Hz"),
+                ("modulation_worst_error", d.modulation.worst_relative_error, 0.0, "1"),
+                ("modulation_frequency", d.modulation.frequency_Hz, 0.0, "Hz"),
+            ]
         if self.network:
             rows += [(f"network_error_{j.name}", j.worst_relative_error, 0.0, "1") for j in self.network.junctions]
         return rows
@@ -190,8 +197,11 @@ class Calibration(_Strict):
 def json_schema() -> dict:
     """JSON Schema (draft 2020-12) of the calibration file, generated from the model."""
     schema = Calibration.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://probe-fem/calib/schema.json", **schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://probe-fem/calib/schema.json",
+        **schema,
+    }
 
 
 def now_utc() -> str:

@@ -38,14 +38,21 @@ def cmd_landauer(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BAD_INPUT
     c = junction.currents(np.concatenate([bias, -bias]))
     n = bias.size
-    t = Table(title=f"Landauer dissipation — {args.table or args.model}: G = {junction.conductance / G0:.4g} G0, "
-                    f"S = {junction.seebeck * 1e6:+.3g} µV/K, T = {junction.T:g} K")
+    t = Table(
+        title=f"Landauer dissipation — {args.table or args.model}: G = {junction.conductance / G0:.4g} G0, "
+        f"S = {junction.seebeck * 1e6:+.3g} µV/K, T = {junction.T:g} K"
+    )
     for col in ("V (V)", "I (nA)", "Q_P (nW)", "Q_S (nW)", "Q_total (nW)", "Q_P/Q_total"):
         t.add_column(col, justify="right")
     for i in list(range(n)) + list(range(n, 2 * n)):
-        t.add_row(f"{(bias[i % n] if i < n else -bias[i % n]):+.4g}", f"{c['I'][i] * 1e9:.4g}",
-                  f"{c['Q_P'][i] * 1e9:.4g}", f"{c['Q_S'][i] * 1e9:.4g}", f"{c['Q_total'][i] * 1e9:.4g}",
-                  f"{c['Q_P'][i] / c['Q_total'][i]:.4f}")
+        t.add_row(
+            f"{(bias[i % n] if i < n else -bias[i % n]):+.4g}",
+            f"{c['I'][i] * 1e9:.4g}",
+            f"{c['Q_P'][i] * 1e9:.4g}",
+            f"{c['Q_S'][i] * 1e9:.4g}",
+            f"{c['Q_total'][i] * 1e9:.4g}",
+            f"{c['Q_P'][i] / c['Q_total'][i]:.4f}",
+        )
     console.print(t)
     return 0
 
@@ -59,16 +66,31 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         cal = Calibration.load(args.calibration)
         bias = _bias_list(args.bias)
         junction = preset(args.model)
-        traces, truth = simulate(junction, list(bias), cal, args.junctions, args.seconds, args.fs,
-                                 1 / args.frequency, args.noise_nV, args.drift_nV, args.spread, args.seed)
+        traces, truth = simulate(
+            junction,
+            list(bias),
+            cal,
+            args.junctions,
+            args.seconds,
+            args.fs,
+            1 / args.frequency,
+            args.noise_nV,
+            args.drift_nV,
+            args.spread,
+            args.seed,
+        )
     except (CalibrationError, ValueError) as exc:
         _error(f"simulate: {exc}")
         return EXIT_BAD_INPUT
     out = traces.save(args.out)
-    console.print(f"wrote {out}: {traces.t.size:,} samples at {traces.fs:g} Hz, {len(np.unique(traces.segment))} "
-                  f"junction segments, model {args.model}")
+    console.print(
+        f"wrote {out}: {traces.t.size:,} samples at {traces.fs:g} Hz, {len(np.unique(traces.segment))} "
+        f"junction segments, model {args.model}"
+    )
     for tr in truth:
-        console.print(f"  V_M = {tr.V_M:g} V: true ΔT(+) = {tr.dT_plus * 1e3:.4f} mK, ΔT(−) = {tr.dT_minus * 1e3:.4f} mK")
+        console.print(
+            f"  V_M = {tr.V_M:g} V: true ΔT(+) = {tr.dT_plus * 1e3:.4f} mK, ΔT(−) = {tr.dT_minus * 1e3:.4f} mK"
+        )
     return 0
 
 
@@ -86,15 +108,22 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     except (CalibrationError, TraceError, ValueError) as exc:
         _error(f"analyze: {exc}")
         return EXIT_BAD_INPUT
-    t = Table(title=f"dissipation in the probe — {args.traces} (R_P = {cal.R_P.value:,.0f} ± "
-                    f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.S_TC.value * 1e6:.3g} µV/K)")
+    t = Table(
+        title=f"dissipation in the probe — {args.traces} (R_P = {cal.R_P.value:,.0f} ± "
+        f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.S_TC.value * 1e6:.3g} µV/K)"
+    )
     for col in ("V_M (V)", "ΔT_TC,Avg (mK)", "Q_P,Avg (nW)", "Q_Total,Avg (nW)", "f = Q_P/Q_Total", "periods"):
         t.add_column(col, justify="right")
     for pair in results:
         for r in pair:
-            t.add_row(f"{r.V_M:+.4g}", f"{r.dT * 1e3:.4f} ± {r.u_dT * 1e3:.4f}", f"{r.Q_P * 1e9:.3f} ± {r.u_Q_P * 1e9:.3f}",
-                      f"{r.Q_total * 1e9:.3f} ± {r.u_Q_total * 1e9:.3f}", f"{r.fraction:.4f} ± {r.u_fraction:.4f}",
-                      str(r.periods))
+            t.add_row(
+                f"{r.V_M:+.4g}",
+                f"{r.dT * 1e3:.4f} ± {r.u_dT * 1e3:.4f}",
+                f"{r.Q_P * 1e9:.3f} ± {r.u_Q_P * 1e9:.3f}",
+                f"{r.Q_total * 1e9:.3f} ± {r.u_Q_total * 1e9:.3f}",
+                f"{r.fraction:.4f} ± {r.u_fraction:.4f}",
+                str(r.periods),
+            )
     console.print(t)
     target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
     console.print(f"wrote {plot_dissipation(results, cal.R_P.value, target, junction, str(args.traces))}")

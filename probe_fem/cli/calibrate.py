@@ -30,8 +30,9 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     from probe_fem.pipeline import calibrate
 
     stages = Stages(quiet=args.quiet)
-    run = calibrate(design, args.refine, cache=None if args.no_cache else default_cache(), progress=stages,
-                    solver=args.solver)
+    run = calibrate(
+        design, args.refine, cache=None if args.no_cache else default_cache(), progress=stages, solver=args.solver
+    )
     out = _out_dir(args, design)
     calib = Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json"
     with stages("writing", f"results to {out}/"):
@@ -43,9 +44,11 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         _print_dynamics(console, run.dynamics)
     if cal.network is not None:
         _print_network(console, cal.network)
-    console.print(f"calibration: R_P = {cal.R_P.value:,.0f} ± {cal.R_P.uncertainty:,.0f} K/W ({cal.R_P.origin}), "
-                  f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
-                  f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})")
+    console.print(
+        f"calibration: R_P = {cal.R_P.value:,.0f} ± {cal.R_P.uncertainty:,.0f} K/W ({cal.R_P.origin}), "
+        f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
+        f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})"
+    )
     for f in files:
         console.print(f"wrote {f}")
     return 0
@@ -54,31 +57,40 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
 def _print_dynamics(console: Console, dyn: DynamicReport) -> None:
     m, v = dyn.modes, dyn.verdict
     dom = m.dominant
-    rows = [(f"mode {i + 1}: τ, weight at TC / apex", f"{tau * 1e6:.4g}   {w:+.4f} / {wa:+.4f}", "µs")
-            for i, (tau, w, wa) in enumerate(zip(m.tau[:5], m.weight_tc[:5], m.weight_apex[:5]))]
-    rows += [("dominant mode (largest TC weight)", f"#{dom + 1}: τ = {m.tau[dom] * 1e6:.4g}", "µs"),
-             ("step t10 / t63 / t90 at TC", f"{dyn.t10 * 1e6:.3g} / {dyn.t63 * 1e6:.4g} / {dyn.t90 * 1e6:.4g}", "µs"),
-             ("step end vs R_P (rel. error)", f"{dyn.step.final_error:.1e}", ""),
-             ("BDF2 vs reduced model (max, rel. R_P)", f"{dyn.step_rom_error:.1e}", ""),
-             ("f−3dB at TC", f"{dyn.f_3dB / 1e3:.4g}", "kHz"),
-             ("reduced model vs direct solves", f"{dyn.check.max_error:.1e} (dim {dyn.rom.dim})", ""),
-             (f"modulation at {v.frequency:g} Hz: worst demod. error", f"{max(v.errors.values()):.2e}", ""),
-             (f"verdict (tolerance {v.tolerance:g})", "quasi-static" if v.ok else "NOT quasi-static", ""),
-             ("highest frequency within tolerance", f"{v.max_frequency:.4g}", "Hz")]
-    console.print(_quantity_table("dynamic response (heat step / modulation at the apex, read at the thermocouple)",
-                                  rows))
+    rows = [
+        (f"mode {i + 1}: τ, weight at TC / apex", f"{tau * 1e6:.4g}   {w:+.4f} / {wa:+.4f}", "µs")
+        for i, (tau, w, wa) in enumerate(zip(m.tau[:5], m.weight_tc[:5], m.weight_apex[:5]))
+    ]
+    rows += [
+        ("dominant mode (largest TC weight)", f"#{dom + 1}: τ = {m.tau[dom] * 1e6:.4g}", "µs"),
+        ("step t10 / t63 / t90 at TC", f"{dyn.t10 * 1e6:.3g} / {dyn.t63 * 1e6:.4g} / {dyn.t90 * 1e6:.4g}", "µs"),
+        ("step end vs R_P (rel. error)", f"{dyn.step.final_error:.1e}", ""),
+        ("BDF2 vs reduced model (max, rel. R_P)", f"{dyn.step_rom_error:.1e}", ""),
+        ("f−3dB at TC", f"{dyn.f_3dB / 1e3:.4g}", "kHz"),
+        ("reduced model vs direct solves", f"{dyn.check.max_error:.1e} (dim {dyn.rom.dim})", ""),
+        (f"modulation at {v.frequency:g} Hz: worst demod. error", f"{max(v.errors.values()):.2e}", ""),
+        (f"verdict (tolerance {v.tolerance:g})", "quasi-static" if v.ok else "NOT quasi-static", ""),
+        ("highest frequency within tolerance", f"{v.max_frequency:.4g}", "Hz"),
+    ]
+    console.print(
+        _quantity_table("dynamic response (heat step / modulation at the apex, read at the thermocouple)", rows)
+    )
 
 
 def _print_network(console: Console, net: Network) -> None:
-    t = Table(title=f"network validity of Q_P = ΔT_TC/R_P (R_S = {net.R_S_K_per_W:.3g} K/W, "
-                    f"Q_S/Q_P up to {net.QS_over_QP_max:g})")
+    t = Table(
+        title=f"network validity of Q_P = ΔT_TC/R_P (R_S = {net.R_S_K_per_W:.3g} K/W, "
+        f"Q_S/Q_P up to {net.QS_over_QP_max:g})"
+    )
     for col in ("junction", "R_J (K/W)", "worst error", f"valid (≤ {net.tolerance:g})"):
         t.add_column(col, justify="right")
     for j in net.junctions:
         t.add_row(j.name, f"{j.R_J_K_per_W:.3g}", f"{j.worst_relative_error:.2e}", "yes" if j.valid else "NO")
     console.print(t)
-    console.print(f"apex vs thermocouple: ΔT_TC = {1 - net.apex_minus_tc_fraction:.3f} × ΔT_apex "
-                  "(R_P is the apex-to-junction transfer resistance, so Q_P = ΔT_TC/R_P holds all the same)")
+    console.print(
+        f"apex vs thermocouple: ΔT_TC = {1 - net.apex_minus_tc_fraction:.3f} × ΔT_apex "
+        "(R_P is the apex-to-junction transfer resistance, so Q_P = ΔT_TC/R_P holds all the same)"
+    )
 
 
 def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> int:
@@ -106,22 +118,30 @@ def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> i
     R_S = nw.spreading_resistance(k, a)
     c = nw.check(junction, report.R_apex, report.R_P, R_S, args.ratio_max, args.tolerance)
     e0, e1 = c.errors
-    rows = [("R_J (junction)", f"{R_J:.4g}", "K/W"), ("R_S = 1/(4ka) (substrate)", f"{R_S:.4g}", "K/W"),
-            ("R_P (apex → thermocouple, FEM)", f"{report.R_P:,.0f}", "K/W"),
-            ("R_apex (apex node of the network, FEM)", f"{report.R_apex:,.0f}", "K/W"),
-            ("error of ΔT_TC/R_P at Q_S/Q_P = 0", f"{e0:+.3e}", ""),
-            (f"error at Q_S/Q_P = {args.ratio_max:g}", f"{e1:+.3e}", ""),
-            (f"verdict (tolerance {args.tolerance:g})", "valid" if c.ok else "NOT valid", ""),
-            ("ΔT_TC / ΔT_apex (apex heating)", f"{report.dT_tc / report.dT_apex:.4f}", "")]
+    rows = [
+        ("R_J (junction)", f"{R_J:.4g}", "K/W"),
+        ("R_S = 1/(4ka) (substrate)", f"{R_S:.4g}", "K/W"),
+        ("R_P (apex → thermocouple, FEM)", f"{report.R_P:,.0f}", "K/W"),
+        ("R_apex (apex node of the network, FEM)", f"{report.R_apex:,.0f}", "K/W"),
+        ("error of ΔT_TC/R_P at Q_S/Q_P = 0", f"{e0:+.3e}", ""),
+        (f"error at Q_S/Q_P = {args.ratio_max:g}", f"{e1:+.3e}", ""),
+        (f"verdict (tolerance {args.tolerance:g})", "valid" if c.ok else "NOT valid", ""),
+        ("ΔT_TC / ΔT_apex (apex heating)", f"{report.dT_tc / report.dT_apex:.4f}", ""),
+    ]
     if args.substrate_fem:
         from probe_fem.physics.substrate import spreading_fem
 
         r = spreading_fem(k, a)
-        rows.insert(2, ("R_S axisymmetric FEM (truncated half-space)", f"{r.R_fem:.4g} (analytic {r.R_truncated:.4g})",
-                        "K/W"))
+        rows.insert(
+            2, ("R_S axisymmetric FEM (truncated half-space)", f"{r.R_fem:.4g} (analytic {r.R_truncated:.4g})", "K/W")
+        )
     console.print(_quantity_table(f"network check — {design.name}, junction {junction.name}", rows))
-    _print_network(console, network_summary(report.R_apex, report.R_P, 1 - report.dT_tc / report.dT_apex,
-                                            args.tolerance, args.ratio_max, a, k))
+    _print_network(
+        console,
+        network_summary(
+            report.R_apex, report.R_P, 1 - report.dT_tc / report.dT_apex, args.tolerance, args.ratio_max, a, k
+        ),
+    )
     return 0
 
 
@@ -134,33 +154,39 @@ def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -
     model = build_model(design, refine=args.refine, stages=stages)
     dyn = analyze(model, frequency_Hz=args.frequency, tolerance=args.tolerance, wave=wave, stages=stages)
     v = dyn.verdict
-    t = Table(title=f"modulation check — {design.name}: Q per phase {', '.join(f'{n}: {q:g}' for n, q in zip(wave.names, wave.levels))} (relative)")
+    levels = ", ".join(f"{n}: {q:g}" for n, q in zip(wave.names, wave.levels))
+    t = Table(title=f"modulation check — {design.name}: Q per phase {levels} (relative)")
     for col in ("phase", "demodulated error", "tolerance"):
         t.add_column(col, justify="right")
     for name, err in v.errors.items():
         t.add_row(f"ΔT({name}) − ΔT(0)", f"{err:.3e}", f"{v.tolerance:g}")
     console.print(t)
-    console.print(f"at {v.frequency:g} Hz: {'quasi-static' if v.ok else 'NOT quasi-static'}; "
-                  f"highest frequency within {v.tolerance:g}: {v.max_frequency:.4g} Hz "
-                  f"(thermocouple mean delay {dyn.rom.mean_delay * 1e6:.3g} µs, t63 {dyn.t63 * 1e6:.3g} µs)")
+    console.print(
+        f"at {v.frequency:g} Hz: {'quasi-static' if v.ok else 'NOT quasi-static'}; "
+        f"highest frequency within {v.tolerance:g}: {v.max_frequency:.4g} Hz "
+        f"(thermocouple mean delay {dyn.rom.mean_delay * 1e6:.3g} µs, t63 {dyn.t63 * 1e6:.3g} µs)"
+    )
     return 0 if v.ok else 1
 
 
 def _print_report(console: Console, design: Design, r: SteadyReport) -> None:
     dev = (r.R_P - PUBLISHED_RP) / PUBLISHED_RP
-    rows = [("R_P = ΔT_TC / Q_P", f"{r.R_P:,.1f}", "K/W"),
-            ("published R_P (Lee et al. 2013)", f"{PUBLISHED_RP:,.0f} ± {PUBLISHED_RP_U:,.0f}", "K/W"),
-            ("deviation from published", f"{dev:+.2%}", ""),
-            ("R_apex = ΔT_apex / Q_P", f"{r.R_apex:,.1f}", "K/W"),
-            (f"ΔT_TC at Q_P = {r.power:g} W", f"{r.dT_tc * 1e3:.4f}", "mK"),
-            ("heat balance |out − in| / in", f"{r.balance_error:.1e}", ""),
-            *[(f"R share: {k}", f"{v:,.1f}", "K/W") for k, v in r.breakdown.items()],
-            ("shares sum vs R_apex (rel. error)", f"{r.breakdown_error:.1e}", ""),
-            ("mesh", f"{r.dofs:,} dofs / {r.elements:,} tets", ""),
-            ("solver", r.solver, ""),
-            *[(f"wall time: {k}", f"{v:.2f}", "s") for k, v in r.seconds.items()]]
-    console.print(_quantity_table(f"probe-fem steady calibration — {design.name} (design {design.fingerprint()})",
-                                  rows))
+    rows = [
+        ("R_P = ΔT_TC / Q_P", f"{r.R_P:,.1f}", "K/W"),
+        ("published R_P (Lee et al. 2013)", f"{PUBLISHED_RP:,.0f} ± {PUBLISHED_RP_U:,.0f}", "K/W"),
+        ("deviation from published", f"{dev:+.2%}", ""),
+        ("R_apex = ΔT_apex / Q_P", f"{r.R_apex:,.1f}", "K/W"),
+        (f"ΔT_TC at Q_P = {r.power:g} W", f"{r.dT_tc * 1e3:.4f}", "mK"),
+        ("heat balance |out − in| / in", f"{r.balance_error:.1e}", ""),
+        *[(f"R share: {k}", f"{v:,.1f}", "K/W") for k, v in r.breakdown.items()],
+        ("shares sum vs R_apex (rel. error)", f"{r.breakdown_error:.1e}", ""),
+        ("mesh", f"{r.dofs:,} dofs / {r.elements:,} tets", ""),
+        ("solver", r.solver, ""),
+        *[(f"wall time: {k}", f"{v:.2f}", "s") for k, v in r.seconds.items()],
+    ]
+    console.print(
+        _quantity_table(f"probe-fem steady calibration — {design.name} (design {design.fingerprint()})", rows)
+    )
 
 
 def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
@@ -192,18 +218,22 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
     for col in ("refine", "dofs", "tetrahedra", "R_P (K/W)", "change"):
         t.add_column(col, justify="right")
     for i, (f, r) in enumerate(zip(s.refine, s.reports)):
-        t.add_row(f"×{f:g}", f"{r.dofs:,}", f"{r.elements:,}", f"{r.R_P:,.1f}",
-                  f"{s.changes[i - 1]:.3%}" if i else "")
+        t.add_row(f"×{f:g}", f"{r.dofs:,}", f"{r.elements:,}", f"{r.R_P:,.1f}", f"{s.changes[i - 1]:.3%}" if i else "")
     console.print(t)
     if s.order is not None:
-        console.print(f"observed order {s.order:.2f}; Richardson-extrapolated R_P = {s.extrapolated:,.1f} K/W "
-                      f"({(s.extrapolated - PUBLISHED_RP) / PUBLISHED_RP:+.2%} from the published value)")
+        console.print(
+            f"observed order {s.order:.2f}; Richardson-extrapolated R_P = {s.extrapolated:,.1f} K/W "
+            f"({(s.extrapolated - PUBLISHED_RP) / PUBLISHED_RP:+.2%} from the published value)"
+        )
     else:
         console.print("observed order undefined (changes not monotone); no Richardson value")
     out = _out_dir(args, design)
-    files = [write_json(out / "convergence.json", {"design": design.name, "design_fingerprint": design.fingerprint(),
-                                                   **s.to_dict()}),
-             plot_convergence(s, out / "convergence.png")]
+    files = [
+        write_json(
+            out / "convergence.json", {"design": design.name, "design_fingerprint": design.fingerprint(), **s.to_dict()}
+        ),
+        plot_convergence(s, out / "convergence.png"),
+    ]
     for f in files:
         console.print(f"wrote {f}")
     return 0

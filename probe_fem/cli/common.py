@@ -19,8 +19,14 @@ def error(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def bounded(cast=float, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
-            hi_open: bool = False, unit: str = ""):
+def bounded(
+    cast=float,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    unit: str = "",
+):
     """argparse type: a number of type ``cast`` within [lo, hi] (or open ends); the error names the range."""
 
     def parse(text: str):
@@ -45,5 +51,3 @@ def quantity_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
     for row in rows:
         t.add_row(*row)
     return t
-
-

@@ -27,31 +27,45 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("design", nargs="?", default=None,
-                        help="design TOML file (default: the embedded NTISTP reference design)")
+        sp.add_argument(
+            "design", nargs="?", default=None, help="design TOML file (default: the embedded NTISTP reference design)"
+        )
         sp.add_argument("--out", default=None, help="output folder (default: results/<design name>)")
         sp.add_argument("--refine", type=_positive, default=1.0, help="divide all mesh sizes by this factor")
         sp.add_argument("--quiet", action="store_true", help="no progress output")
 
-    c = sub.add_parser("calibrate", help="R_P, breakdown, modes, step and frequency response, modulation verdict; "
-                       "writes JSON, VTU, PNG")
+    c = sub.add_parser(
+        "calibrate",
+        help="R_P, breakdown, modes, step and frequency response, modulation verdict; writes JSON, VTU, PNG",
+    )
     common(c)
     c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
     c.add_argument("--calib", default=None, help="calibration file to write (default: calib/<design name>.json)")
-    c.add_argument("--no-cache", action="store_true",
-                   help="always re-mesh (default: reuse meshes cached by geometry in $PROBE_FEM_CACHE "
-                        "or ~/.cache/probe-fem/meshes)")
+    c.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="always re-mesh (default: reuse meshes cached by geometry in $PROBE_FEM_CACHE "
+        "or ~/.cache/probe-fem/meshes)",
+    )
     c.set_defaults(func=cc.cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)
     m.set_defaults(func=cc.cmd_mesh)
     mo = sub.add_parser("modulation", help="how faithfully phase-averaged ΔT_TC follows a three-level modulation")
     common(mo)
-    mo.add_argument("--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ,
-                    help=f"modulation frequency, Hz (default {paper.MODULATION_FREQUENCY_HZ:g}, the paper's)")
+    mo.add_argument(
+        "--frequency",
+        type=_frequency,
+        default=paper.MODULATION_FREQUENCY_HZ,
+        help=f"modulation frequency, Hz (default {paper.MODULATION_FREQUENCY_HZ:g}, the paper's)",
+    )
     mo.add_argument("--tolerance", type=_fraction, default=1e-3, help="relative tolerance (default 1e-3)")
-    mo.add_argument("--levels", type=_levels, default=(1.0, 0.0, 0.8),
-                    help="relative heat in the +V, 0, -V phases (default 1,0,0.8)")
+    mo.add_argument(
+        "--levels",
+        type=_levels,
+        default=(1.0, 0.0, 0.8),
+        help="relative heat in the +V, 0, -V phases (default 1,0,0.8)",
+    )
     mo.set_defaults(func=cc.cmd_modulation)
     n = sub.add_parser("network", help="validity of Q_P = ΔT_TC/R_P against junction and substrate resistances")
     common(n)
@@ -83,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     si.add_argument("--junctions", type=int, default=10, help="junction segments per V_M")
     si.add_argument("--seconds", type=_positive_any, default=5.0, help="seconds per junction")
     si.add_argument("--fs", type=_positive_any, default=paper.SAMPLE_RATE_HZ, help="sampling frequency (Hz)")
-    si.add_argument("--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)")
+    si.add_argument(
+        "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
+    )
     si.add_argument("--noise-nV", type=float, default=20.0, help="thermocouple noise, nV rms per sample")
     si.add_argument("--drift-nV", type=float, default=50.0, help="baseline drift amplitude (nV)")
     si.add_argument("--spread", type=float, default=0.05, help="relative junction-to-junction conductance spread")
@@ -93,13 +109,18 @@ def _parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
     an.add_argument("traces", help="traces file (.npz or .csv with t_s,V_TC_V,bias_V,I_A[,segment])")
     an.add_argument("--calibration", default="calib/ntistp.json")
-    an.add_argument("--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)")
+    an.add_argument(
+        "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
+    )
     an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
     an.add_argument("--out", default=None, help="figure (default: beside the traces, .png)")
     an.set_defaults(func=ca.cmd_analyze, no_design=True)
     add_commands(sub, common)  # study, fit
-    v = sub.add_parser("converge", help="mesh-refinement study of R_P with Richardson extrapolation: "
-                       "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)")
+    v = sub.add_parser(
+        "converge",
+        help="mesh-refinement study of R_P with Richardson extrapolation: "
+        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)",
+    )
     common(v)
     v.add_argument("--levels", type=int, choices=range(2, 6), default=3, metavar="{2..5}")
     v.set_defaults(func=cc.cmd_converge)
@@ -115,8 +136,9 @@ _fraction = bounded(float, 0, 1, lo_open=True, hi_open=True)
 def _levels(text: str) -> tuple[float, float, float]:
     parts = [bounded()(p) for p in text.split(",")]
     if len(parts) != 3 or min(parts) < 0 or parts[0] == parts[1] or parts[2] == parts[1]:
-        raise argparse.ArgumentTypeError(f"{text!r}: three heat levels >= 0 for +V,0,-V, the bias phases "
-                                         "different from the 0 V phase")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: three heat levels >= 0 for +V,0,-V, the bias phases different from the 0 V phase"
+        )
     return tuple(parts)
 
 

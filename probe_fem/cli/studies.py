@@ -21,8 +21,12 @@ from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, bounded
 from probe_fem.cli.common import error as _error
 
 # outputs shown in tables and figures: column → (label, display scale, display unit)
-SHOWN = {"R_P_K_per_W": ("R_P", 1.0, "K/W"), "tau_s": ("τ", 1e6, "µs"), "t63_s": ("t63", 1e6, "µs"),
-         "f_3dB_Hz": ("f−3dB", 1e-3, "kHz")}
+SHOWN = {
+    "R_P_K_per_W": ("R_P", 1.0, "K/W"),
+    "tau_s": ("τ", 1e6, "µs"),
+    "t63_s": ("t63", 1e6, "µs"),
+    "f_3dB_Hz": ("f−3dB", 1e-3, "kHz"),
+}
 
 
 def _num(v: float) -> str:
@@ -59,35 +63,67 @@ def _target(name: str) -> Callable[[str], Any]:
 # ---------------------------------------------------------------- parser
 def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the ``study`` and ``fit`` subcommands; ``common`` adds DESIGN/--out/--refine/--quiet (cli.py)."""
-    s = sub.add_parser("study", help="parameter sweeps, uncertainty (Monte Carlo / Latin hypercube) and Sobol' "
-                       "sensitivity of R_P, τ, f−3dB on dask; resumable CSV table, figures")
+    s = sub.add_parser(
+        "study",
+        help="parameter sweeps, uncertainty (Monte Carlo / Latin hypercube) and Sobol' "
+        "sensitivity of R_P, τ, f−3dB on dask; resumable CSV table, figures",
+    )
     s.add_argument("study", help="study TOML file")
     s.add_argument("--out", default=None, help="output folder (default: results/<study name>)")
     where = s.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", type=_address, default=None,
-                       help="run on an existing dask cluster, tcp://HOST:PORT (default: a local cluster)")
+    where.add_argument(
+        "--scheduler",
+        type=_address,
+        default=None,
+        help="run on an existing dask cluster, tcp://HOST:PORT (default: a local cluster)",
+    )
     where.add_argument("--serial", action="store_true", help="no dask: evaluate the points in this process")
-    s.add_argument("--workers", type=_count, default=None,
-                   help="worker processes of the local cluster (default: the CPUs available)")
+    s.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        help="worker processes of the local cluster (default: the CPUs available)",
+    )
     s.add_argument("--max-points", type=_points, default=None, help="stop after this many new points (resume later)")
     s.add_argument("--retry-failed", action="store_true", help="recompute points recorded as failed")
     s.add_argument("--quiet", action="store_true", help="no progress output")
     s.set_defaults(func=cmd_study, no_design=True)
 
-    f = sub.add_parser("fit", help="fit free design parameters to measured R_P / τ / f−3dB (least squares); "
-                       "writes the fitted design TOML")
+    f = sub.add_parser(
+        "fit",
+        help="fit free design parameters to measured R_P / τ / f−3dB (least squares); writes the fitted design TOML",
+    )
     common(f)
-    f.add_argument("--target-rp", type=_target("rp"), default=None, metavar="R±U",
-                   help="probe thermal resistance in K/W, e.g. 72800±500")
-    f.add_argument("--target-tau", type=_target("tau"), default=None, metavar="T±U",
-                   help="dominant-mode time constant, e.g. 10us±3us")
-    f.add_argument("--target-f3db", type=_target("f3db"), default=None, metavar="F±U",
-                   help="thermocouple -3 dB frequency, e.g. 11kHz±1kHz")
-    f.add_argument("--free", required=True,
-                   help="comma-separated aliases (au_thickness, body_length, k_au, ...) or dotted keys as written "
-                        "in the design file (e.g. materials.au_film.k_W_mK)")
-    f.add_argument("--bounds", default=None,
-                   help="NAME=LOW:HIGH,... in the design file's units (default: start/2 to 2·start)")
+    f.add_argument(
+        "--target-rp",
+        type=_target("rp"),
+        default=None,
+        metavar="R±U",
+        help="probe thermal resistance in K/W, e.g. 72800±500",
+    )
+    f.add_argument(
+        "--target-tau",
+        type=_target("tau"),
+        default=None,
+        metavar="T±U",
+        help="dominant-mode time constant, e.g. 10us±3us",
+    )
+    f.add_argument(
+        "--target-f3db",
+        type=_target("f3db"),
+        default=None,
+        metavar="F±U",
+        help="thermocouple -3 dB frequency, e.g. 11kHz±1kHz",
+    )
+    f.add_argument(
+        "--free",
+        required=True,
+        help="comma-separated aliases (au_thickness, body_length, k_au, ...) or dotted keys as written "
+        "in the design file (e.g. materials.au_film.k_W_mK)",
+    )
+    f.add_argument(
+        "--bounds", default=None, help="NAME=LOW:HIGH,... in the design file's units (default: start/2 to 2·start)"
+    )
     f.add_argument("--modes", type=_count, default=6, help="slowest modes computed per evaluation (default 6)")
     f.add_argument("--diff-step", type=_step, default=1e-2, help="relative finite-difference step (default 0.01)")
     f.add_argument("--max-evaluations", type=_points, default=60, help="FEM evaluations at most (default 60)")
@@ -101,8 +137,10 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.studies.table import TableError
 
     if args.workers is not None and (args.scheduler or args.serial):
-        _error(f"study: --workers sets the size of the local cluster; it does not apply with "
-               f"{'--scheduler' if args.scheduler else '--serial'}")
+        _error(
+            f"study: --workers sets the size of the local cluster; it does not apply with "
+            f"{'--scheduler' if args.scheduler else '--serial'}"
+        )
         return EXIT_BAD_INPUT
     try:
         study = load_study(args.study)
@@ -116,9 +154,17 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     progress = _Progress(err, study.name, quiet=args.quiet)
     try:
         with progress:
-            run = run_study(study, table, serial=args.serial, scheduler=args.scheduler, workers=args.workers,
-                            max_new=args.max_points, retry_failed=args.retry_failed,
-                            on_start=progress.start, on_done=progress.advance)
+            run = run_study(
+                study,
+                table,
+                serial=args.serial,
+                scheduler=args.scheduler,
+                workers=args.workers,
+                max_new=args.max_points,
+                retry_failed=args.retry_failed,
+                on_start=progress.start,
+                on_done=progress.advance,
+            )
     except TableError as exc:
         _error(f"study: {exc}")
         return EXIT_BAD_INPUT
@@ -141,8 +187,10 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     for f in files:
         console.print(f"wrote {f}")
     if run.interrupted:
-        console.print(f"{sum(k in run.rows for k in dict.fromkeys(run.point_keys))} of "
-                      f"{len(set(run.point_keys))} designs done; run the same command again to continue")
+        console.print(
+            f"{sum(k in run.rows for k in dict.fromkeys(run.point_keys))} of "
+            f"{len(set(run.point_keys))} designs done; run the same command again to continue"
+        )
     return 0
 
 
@@ -160,9 +208,16 @@ class _Progress:
         )
 
         self.quiet = quiet
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
-                            console=console, disable=quiet)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet,
+        )
         self.name = name
         self.task = None
 
@@ -174,8 +229,9 @@ class _Progress:
         return self.bar.__exit__(*exc)
 
     def start(self, total: int, reused: int) -> None:
-        self.task = self.bar.add_task(f"study {self.name}" + (f" ({reused} reused)" if reused else ""),
-                                      total=total, failed=0)
+        self.task = self.bar.add_task(
+            f"study {self.name}" + (f" ({reused} reused)" if reused else ""), total=total, failed=0
+        )
 
     def advance(self, row: dict) -> None:
         failed = self.bar.tasks[0].fields["failed"] + (row["status"] != "ok")
@@ -184,8 +240,10 @@ class _Progress:
 
 def _print_parameters(console: Console, study) -> None:
     s = study.settings
-    t = Table(title=f"study {study.name} — {study.method}, base design {study.base.name} "
-                    f"({study.base.fingerprint()}), mesh refine ×{s.refine:g}")
+    t = Table(
+        title=f"study {study.name} — {study.method}, base design {study.base.name} "
+        f"({study.base.fingerprint()}), mesh refine ×{s.refine:g}"
+    )
     for col in ("parameter (as in the design file)", "base value", "varied as"):
         t.add_column(col)
     for p in study.parameters:
@@ -205,15 +263,30 @@ def _summary(run) -> dict[str, Any]:
     s = study.settings
     unique = list(dict.fromkeys(run.point_keys))
     data: dict[str, Any] = {
-        "study": study.name, "source": study.source, "method": study.method, "design": str(study.design_path),
-        "design_fingerprint": study.base.fingerprint(), "refine": s.refine, "modes": s.modes, "seed": s.seed,
-        "parameters": [{"key": p.key, "unit": p.unit, "base_value": p.base_value, "varied_as": p.describe()}
-                       for p in study.parameters],
-        "points": len(run.point_keys), "unique_designs": len(unique),
-        "done": sum(k in run.rows for k in unique), "computed": len(run.computed), "reused": len(run.reused),
-        "failed": [{"key": k, **{p: run.rows[k].get(p) for p in study.keys}, "error": run.rows[k]["error"]}
-                   for k in run.failed],
-        "complete": run.complete, "executor": run.executor, "workers": run.workers, "wall_time_s": run.seconds,
+        "study": study.name,
+        "source": study.source,
+        "method": study.method,
+        "design": str(study.design_path),
+        "design_fingerprint": study.base.fingerprint(),
+        "refine": s.refine,
+        "modes": s.modes,
+        "seed": s.seed,
+        "parameters": [
+            {"key": p.key, "unit": p.unit, "base_value": p.base_value, "varied_as": p.describe()}
+            for p in study.parameters
+        ],
+        "points": len(run.point_keys),
+        "unique_designs": len(unique),
+        "done": sum(k in run.rows for k in unique),
+        "computed": len(run.computed),
+        "reused": len(run.reused),
+        "failed": [
+            {"key": k, **{p: run.rows[k].get(p) for p in study.keys}, "error": run.rows[k]["error"]} for k in run.failed
+        ],
+        "complete": run.complete,
+        "executor": run.executor,
+        "workers": run.workers,
+        "wall_time_s": run.seconds,
         "table": str(run.table),
     }
     ok = run.ok_mask()
@@ -239,12 +312,14 @@ def _sensitivities(run) -> dict[str, Any]:
         try:
             if study.method == "sobol":
                 if not ok.all():
-                    raise ValueError(f"{int((~ok).sum())} point(s) failed or missing: the Saltelli estimator needs "
-                                     "every point")
+                    raise ValueError(
+                        f"{int((~ok).sum())} point(s) failed or missing: the Saltelli estimator needs every point"
+                    )
                 r = sa.sobol_indices(y, names, study.settings.seed)
             else:
                 lo = np.array([p.low for p in study.parameters])
                 hi = np.array([p.high for p in study.parameters])
+
                 def ppf(U: np.ndarray) -> np.ndarray:
                     return np.column_stack([p.ppf(U[:, j]) for j, p in enumerate(study.parameters)])
 
@@ -268,8 +343,9 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
     for col in ("computed", "reused", "failed", "executor", "wall time"):
         t.add_column(col, justify="right")
     rate = f" ({len(run.computed) / run.seconds:.2f} points/s)" if run.computed and run.seconds > 0 else ""
-    t.add_row(str(len(run.computed)), str(len(run.reused)), str(len(run.failed)), run.executor,
-              f"{run.seconds:.1f} s{rate}")
+    t.add_row(
+        str(len(run.computed)), str(len(run.reused)), str(len(run.failed)), run.executor, f"{run.seconds:.1f} s{rate}"
+    )
     console.print(t)
     for k in run.failed[:10]:
         r = run.rows[k]
@@ -281,19 +357,29 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
     shown = {SHOWN[c][0]: (v, SHOWN[c][1], SHOWN[c][2]) for c, v in outputs.items()}
     if study.sampled and "statistics" in summary:
         st = summary["statistics"]
-        t = Table(title=f"propagated uncertainty ({int(ok.sum())} successful points; τ = dominant-mode time "
-                        "constant)")
+        t = Table(title=f"propagated uncertainty ({int(ok.sum())} successful points; τ = dominant-mode time constant)")
         pcs = list(study.settings.percentiles)
         for col in ("output", "mean", "std", "std/mean", *[f"p{p:g}" for p in pcs]):
             t.add_column(col, justify="right")
         for c, (label, scale, unit) in SHOWN.items():
             d = st[c]
-            t.add_row(f"{label} ({unit})", _num(d["mean"] * scale), _num(d["std"] * scale),
-                      f"{d['std'] / d['mean']:.1%}", *[_num(d["percentiles"][f"p{p:g}"] * scale) for p in pcs])
+            t.add_row(
+                f"{label} ({unit})",
+                _num(d["mean"] * scale),
+                _num(d["std"] * scale),
+                f"{d['std'] / d['mean']:.1%}",
+                *[_num(d["percentiles"][f"p{p:g}"] * scale) for p in pcs],
+            )
         console.print(t)
         hist = {k if k != "τ" else "τ (dominant mode)": v for k, v in shown.items() if k in ("R_P", "τ", "f−3dB")}
-        files.append(plot_histograms(hist, out / "histograms.png", study.settings.bins,
-                                     f"{study.name}: {study.method}, {int(ok.sum())} points"))
+        files.append(
+            plot_histograms(
+                hist,
+                out / "histograms.png",
+                study.settings.bins,
+                f"{study.name}: {study.method}, {int(ok.sum())} points",
+            )
+        )
         sens = summary.get("sensitivity", {})
         sobol = {SHOWN[c][0]: e["sobol"] for c, e in sens.items() if "sobol" in e}
         for c, e in sens.items():
@@ -310,13 +396,18 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
             rank = sobol.get("R_P", first).ranking()
             for i in rank:
                 sp = [sens[c].get("spearman", {}).get(study.keys[i], float("nan")) for c in ("R_P_K_per_W", "tau_s")]
-                t.add_row(study.keys[i], *[f"{r.S1[i]:.3f} / {r.ST[i]:.3f}" for r in in_table.values()],
-                          f"{sp[0]:+.2f} / {sp[1]:+.2f}")
+                t.add_row(
+                    study.keys[i],
+                    *[f"{r.S1[i]:.3f} / {r.ST[i]:.3f}" for r in in_table.values()],
+                    f"{sp[0]:+.2f} / {sp[1]:+.2f}",
+                )
             console.print(t)
             if study.method == "sobol" and study.settings.samples < 256:
-                console.print(f"note: N = {study.settings.samples} is small for the Saltelli estimator: see the 95 % "
-                              "intervals in summary.json and sensitivity.png (N ≥ 256 is typical; a Latin-hypercube "
-                              "study gets its indices from a response surface instead)")
+                console.print(
+                    f"note: N = {study.settings.samples} is small for the Saltelli estimator: see the 95 % "
+                    "intervals in summary.json and sensitivity.png (N ≥ 256 is typical; a Latin-hypercube "
+                    "study gets its indices from a response surface instead)"
+                )
             files.append(plot_sensitivity(sobol, out / "sensitivity.png", f"{study.name}"))
         for e in sens.values():  # JSON-ready
             if "sobol" in e:
@@ -334,8 +425,15 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
         if len(run.point_keys) > 60:
             console.print(f"… {len(run.point_keys) - 60} more points in the table")
         if ok.any():
-            files.append(plot_sweep(X, study.keys, {k: v for k, v in shown.items() if k != "t63"},
-                                    out / "sweep.png", f"{study.name}: {study.method}"))
+            files.append(
+                plot_sweep(
+                    X,
+                    study.keys,
+                    {k: v for k, v in shown.items() if k != "t63"},
+                    out / "sweep.png",
+                    f"{study.name}: {study.method}",
+                )
+            )
     return files
 
 
@@ -362,54 +460,90 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         _error(f"fit: {exc}")
         return EXIT_BAD_INPUT
     if len(free) > len(targets):
-        _error(f"fit: --free names {len(free)} parameters but {len(targets)} target(s) are given: free at most as "
-               "many parameters as targets")
+        _error(
+            f"fit: --free names {len(free)} parameters but {len(targets)} target(s) are given: free at most as "
+            "many parameters as targets"
+        )
         return EXIT_BAD_INPUT
     stages = Stages(quiet=args.quiet)
     n_eval = [0]
 
     def note(ov: dict, row: dict) -> None:
         n_eval[0] += 1
-        got = (", ".join(f"{t.label} = {row[t.column]:.6g} {t.unit}" for t in targets) if row["status"] == "ok"
-               else f"failed ({row['error']}): step rejected")
+        got = (
+            ", ".join(f"{t.label} = {row[t.column]:.6g} {t.unit}" for t in targets)
+            if row["status"] == "ok"
+            else f"failed ({row['error']}): step rejected"
+        )
         stages.note(f"evaluation {n_eval[0]}: " + ", ".join(f"{k} = {v:.6g}" for k, v in ov.items()) + " → " + got)
 
     t0 = time.perf_counter()
     try:
         with stages("fit", f"({len(free)} free, {len(targets)} target(s), refine ×{args.refine:g})"):
-            result = fit(raw, free, targets, refine=args.refine, n_modes=args.modes, diff_step=args.diff_step,
-                         max_evaluations=args.max_evaluations, on_evaluation=note)
+            result = fit(
+                raw,
+                free,
+                targets,
+                refine=args.refine,
+                n_modes=args.modes,
+                diff_step=args.diff_step,
+                max_evaluations=args.max_evaluations,
+                on_evaluation=note,
+            )
     except FitError as exc:
         _error(f"fit: {exc}")
         return 1
     seconds = time.perf_counter() - t0
-    t = Table(title=f"fit — {design.name}: {result.evaluations} FEM evaluations, {seconds:.1f} s "
-                    f"({'converged' if result.success else 'NOT converged'}: {result.message})")
+    t = Table(
+        title=f"fit — {design.name}: {result.evaluations} FEM evaluations, {seconds:.1f} s "
+        f"({'converged' if result.success else 'NOT converged'}: {result.message})"
+    )
     for col in ("free parameter", "start", "fitted", "± 1σ (Jacobian)", "bounds", "unit"):
         t.add_column(col, justify="right")
     for p, v, s in zip(result.free, result.fitted, result.sigma):
-        t.add_row(f"{p.alias} ({p.key})" if p.alias != p.key else p.key, f"{p.start:.6g}", f"{v:.6g}", f"{s:.3g}",
-                  f"[{p.low:g}, {p.high:g}]", p.unit)
+        t.add_row(
+            f"{p.alias} ({p.key})" if p.alias != p.key else p.key,
+            f"{p.start:.6g}",
+            f"{v:.6g}",
+            f"{s:.3g}",
+            f"[{p.low:g}, {p.high:g}]",
+            p.unit,
+        )
     console.print(t)
     t = Table(title="targets")
     for col in ("target", "measured", "model at fit", "residual (σ)", "unit"):
         t.add_column(col, justify="right")
     for tg, r in zip(targets, result.residuals().values()):
         k, unit = {"rp": (1.0, "K/W"), "tau": (1e6, "µs"), "f3db": (1e-3, "kHz")}[tg.name]  # display units
-        t.add_row(tg.label, f"{tg.value * k:.6g} ± {tg.sigma * k:.3g}", f"{result.model[tg.column] * k:.6g}",
-                  f"{r:+.3f}", unit)
+        t.add_row(
+            tg.label,
+            f"{tg.value * k:.6g} ± {tg.sigma * k:.3g}",
+            f"{result.model[tg.column] * k:.6g}",
+            f"{r:+.3f}",
+            unit,
+        )
     console.print(t)
     for f in result.failed:
-        console.print("note: trial design " + ", ".join(f"{k} = {v:.6g}" for k, v in f.items() if k != "error")
-                      + f" could not be evaluated ({f['error']}); the step was rejected")
+        console.print(
+            "note: trial design "
+            + ", ".join(f"{k} = {v:.6g}" for k, v in f.items() if k != "error")
+            + f" could not be evaluated ({f['error']}); the step was rejected"
+        )
     if len(free) > 1:
-        console.print("correlation of the fitted parameters: "
-                      + np.array2string(result.correlation, precision=4, floatmode="fixed"))
+        console.print(
+            "correlation of the fitted parameters: "
+            + np.array2string(result.correlation, precision=4, floatmode="fixed")
+        )
     out = Path(args.out) if args.out else Path("results") / design.name
     shown = {"rp": (1.0, "K/W"), "tau": (1e6, "us"), "f3db": (1e-3, "kHz")}
-    note_text = ("probe-fem fit to " + ", ".join(f"{tg.label} = {tg.value * shown[tg.name][0]:.6g} ± "
-                                                  f"{tg.sigma * shown[tg.name][0]:.3g} {shown[tg.name][1]}"
-                                                  for tg in targets) + f" (mesh refine ×{args.refine:g})")
+    note_text = (
+        "probe-fem fit to "
+        + ", ".join(
+            f"{tg.label} = {tg.value * shown[tg.name][0]:.6g} ± {tg.sigma * shown[tg.name][0]:.3g} {shown[tg.name][1]}"
+            for tg in targets
+        )
+        + f" (mesh refine ×{args.refine:g})"
+    )
     name = (design.name + "-fit")[:64]
     try:
         target, kept = write_fitted_design(out / f"{name}.toml", text, raw, result, name, note_text)
@@ -417,11 +551,21 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         _error(f"fit: {exc}")
         return 1
     if not kept:
-        console.print("note: the design file's layout could not be edited in place; the fitted design was "
-                      "regenerated from its values (comments dropped)")
-    js = write_json(out / "fit.json", {"design": str(path), "design_fingerprint": design.fingerprint(),
-                                       "refine": args.refine, "fitted_design": str(target), **result.to_dict(),
-                                       "wall_time_s": seconds})
+        console.print(
+            "note: the design file's layout could not be edited in place; the fitted design was "
+            "regenerated from its values (comments dropped)"
+        )
+    js = write_json(
+        out / "fit.json",
+        {
+            "design": str(path),
+            "design_fingerprint": design.fingerprint(),
+            "refine": args.refine,
+            "fitted_design": str(target),
+            **result.to_dict(),
+            "wall_time_s": seconds,
+        },
+    )
     console.print(f"wrote {target}")
     console.print(f"wrote {js}")
     return 0 if result.success else 1

@@ -38,8 +38,14 @@ class _Check:
 def _check_consistency(d: Design, given: dict) -> list[str]:
     c = _Check(d, given, [])
     known = sorted(d.materials)
-    for loc in [("body", "material"), ("tip", "material"), ("thermocouple", "au_material"),
-                ("thermocouple", "cr_material"), ("insulator", "material"), ("electrode", "material")]:
+    for loc in [
+        ("body", "material"),
+        ("tip", "material"),
+        ("thermocouple", "au_material"),
+        ("thermocouple", "cr_material"),
+        ("insulator", "material"),
+        ("electrode", "material"),
+    ]:
         name = getattr(getattr(d, loc[0]), loc[1])
         if name not in d.materials:
             c.fail(loc, f"unknown material (known: {', '.join(known) or 'none'})")
@@ -48,8 +54,11 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         if getattr(d, sec).thickness_m >= t_b:
             c.fail((sec, "thickness_m"), "a film must be thinner than the body it coats: must be <", t_b)
     if d.stack_thickness >= d.tip.height_m / 2:
-        c.fail(("tip", "height_m"), "the film stack would bury the tip: must be > 2 × stack thickness =",
-               2 * d.stack_thickness)
+        c.fail(
+            ("tip", "height_m"),
+            "the film stack would bury the tip: must be > 2 × stack thickness =",
+            2 * d.stack_thickness,
+        )
     if d.electrode.width_m is None:
         c.messages.append("electrode.width_um: missing required field (electrode coverage of the body width)")
     elif d.electrode.width_m > d.body.width_m:
@@ -58,18 +67,23 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         c.fail(("insulator", "width_m"), "the insulating film always covers the full body width; remove this key")
     legs = 2 * d.thermocouple.leg_width_m + d.thermocouple.leg_gap_m
     if legs > d.body.width_m:
-        c.fail(("thermocouple", "leg_width_m"), "two legs and their gap must fit on the body: must be <=",
-               (d.body.width_m - d.thermocouple.leg_gap_m) / 2)
+        c.fail(
+            ("thermocouple", "leg_width_m"),
+            "two legs and their gap must fit on the body: must be <=",
+            (d.body.width_m - d.thermocouple.leg_gap_m) / 2,
+        )
     if c.messages:  # geometry below needs the basic sizes to be sane
         return c.messages
     theta = d.face_angle
     if not math.radians(20) <= theta <= math.radians(85):
-        c.fail(("tip", "base_m"), f"tip faces at {math.degrees(theta):.1f}° to the body; allowed 20°–85° "
-               "(a KOH-etched mould gives 54.7°, base ≈ 1.41 × height)")
+        c.fail(
+            ("tip", "base_m"),
+            f"tip faces at {math.degrees(theta):.1f}° to the body; allowed 20°–85° "
+            "(a KOH-etched mould gives 54.7°, base ≈ 1.41 × height)",
+        )
     a_min = d.stack_thickness * math.tan(theta / 2)
     if d.core_apex_half_width <= 0:
-        c.fail(("tip", "apex_radius_m"), "a conformally coated apex cannot be sharper than its films: must be >",
-               a_min)
+        c.fail(("tip", "apex_radius_m"), "a conformally coated apex cannot be sharper than its films: must be >", a_min)
     elif d.core_apex_half_width >= d.tip.base_m / 2:
         c.fail(("tip", "apex_radius_m"), "apex wider than the tip base: must be <", d.tip.base_m / 2 + a_min)
     j_lo = d.insulator.thickness_m + d.electrode.thickness_m
@@ -77,24 +91,27 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
     j = d.thermocouple.junction_below_apex_m
     if j <= j_lo:
         where = "above the apex" if j <= 0 else "inside the films that cover it"
-        c.fail(("thermocouple", "junction_below_apex_m"),
-               f"thermocouple junction would lie {where}: must be >", j_lo)
+        c.fail(("thermocouple", "junction_below_apex_m"), f"thermocouple junction would lie {where}: must be >", j_lo)
     elif j >= j_hi:
-        c.fail(("thermocouple", "junction_below_apex_m"),
-               "junction (with its length) must lie on the tip: must be <", j_hi)
+        c.fail(
+            ("thermocouple", "junction_below_apex_m"), "junction (with its length) must lie on the tip: must be <", j_hi
+        )
     half_foot = d.tip.base_m / 2 + d.stack_thickness / math.sin(theta)
     if 2 * half_foot > d.body.width_m:
-        c.fail(("tip", "base_m"), "coated tip footprint wider than the body: must be <=",
-               d.body.width_m - 2 * d.stack_thickness / math.sin(theta))
+        c.fail(
+            ("tip", "base_m"),
+            "coated tip footprint wider than the body: must be <=",
+            d.body.width_m - 2 * d.stack_thickness / math.sin(theta),
+        )
     if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
-        c.fail(("body", "length_m"), "the body must hold the coated tip: must be >",
-               d.tip.setback_m + 2 * half_foot)
+        c.fail(("body", "length_m"), "the body must hold the coated tip: must be >", d.tip.setback_m + 2 * half_foot)
     if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
         c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
     m = d.mesh
     if m.size_apex_m > 2 * d.tip.apex_radius_m:
-        c.fail(("mesh", "size_apex_m"), "must resolve the apex cap: must be <= 2 × apex radius =",
-               2 * d.tip.apex_radius_m)
+        c.fail(
+            ("mesh", "size_apex_m"), "must resolve the apex cap: must be <= 2 × apex radius =", 2 * d.tip.apex_radius_m
+        )
     if not m.size_apex_m <= m.size_far_m:
         c.fail(("mesh", "size_far_m"), "far-field size must be >= size at the apex:", m.size_apex_m)
     if not m.size_tc_m <= m.size_far_m:
@@ -108,8 +125,9 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         if not stem_ok:
             c.messages.append(f"provenance.{key}: names no field of the design")
         if d.provenance[key].split(":")[0].strip() not in ORIGINS:
-            c.messages.append(f"provenance.{key} = {d.provenance[key]!r}: must start with one of "
-                              f"{', '.join(ORIGINS)} followed by ':'")
+            c.messages.append(
+                f"provenance.{key} = {d.provenance[key]!r}: must start with one of {', '.join(ORIGINS)} followed by ':'"
+            )
     return c.messages
 
 
@@ -124,8 +142,6 @@ def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
     for part in parts[:-1] + [parsed[0] + "_m"]:
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj is not None
-
-
 
 
 def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
@@ -146,7 +162,7 @@ def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
 
 def embedded_design_path(name: str = "ntistp") -> Path:
     """Path of a design shipped inside the package (works for non-editable installs)."""
-    return Path(str(resources.files("probe_fem.design") / "data"/ f"{name}.toml"))
+    return Path(str(resources.files("probe_fem.design") / "data" / f"{name}.toml"))
 
 
 def load_design(path: str | Path | None = None) -> Design:

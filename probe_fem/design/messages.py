@@ -20,8 +20,9 @@ def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
     return ".".join(map(str, loc)), "", 1.0
 
 
-def interval_text(lo: float | None, hi: float | None, lo_open: bool = True, hi_open: bool = True,
-                  factor: float = 1.0, unit: str = "") -> str:
+def interval_text(
+    lo: float | None, hi: float | None, lo_open: bool = True, hi_open: bool = True, factor: float = 1.0, unit: str = ""
+) -> str:
     """'allowed (0, 1000] um': an interval in the user's unit (values divided by ``factor``)."""
     if lo is None and hi is None:
         return ""
@@ -93,13 +94,16 @@ def format_errors(err: ValidationError, given: dict) -> list[str]:
             out.append(f"{path}: missing required field{hint}")
         elif e["type"] == "extra_forbidden":
             known = _fields_at(Design, loc[:-1])
-            hint = (f" (lengths need a unit suffix, e.g. {loc[-1]}_um)" if f"{loc[-1]}_m" in known
-                    else f" (allowed: {', '.join(_shown(k) for k in known)})" if known else "")
+            hint = (
+                f" (lengths need a unit suffix, e.g. {loc[-1]}_um)"
+                if f"{loc[-1]}_m" in known
+                else f" (allowed: {', '.join(_shown(k) for k in known)})"
+                if known
+                else ""
+            )
             out.append(f"{path}: unknown key{hint}")
         else:
             shown = value or repr(e.get("input"))
             rng = _range_text(Design, loc, factor, unit)
             out.append(f"{path} = {shown}: {e['msg'].lower()}" + (f" ({rng})" if rng else ""))
     return out
-
-

@@ -119,7 +119,9 @@ class Measured(_Section):
     R_P_uncertainty_K_per_W: Annotated[float, Field(ge=0, le=1e12)] | None = None
     S_TC_uV_per_K: Annotated[float, Field(gt=0, le=1e4)] = paper.S_TC_V_PER_K * 1e6
     S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] = 0.2
-    source: str = f"{paper.REFERENCE}: S_TC = {paper.S_TC_V_PER_K * 1e6:g} +/- {paper.S_TC_UNCERTAINTY_V_PER_K * 1e6:g} uV/K"
+    source: str = (
+        f"{paper.REFERENCE}: S_TC = {paper.S_TC_V_PER_K * 1e6:g} +/- {paper.S_TC_UNCERTAINTY_V_PER_K * 1e6:g} uV/K"
+    )
 
 
 class Material(_Section):

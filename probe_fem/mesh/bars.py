@@ -15,8 +15,9 @@ from probe_fem.mesh.core import Mesh, extract, generate, gmsh_session
 occ = gmsh.model.occ
 
 
-def _bar(boxes: list[int], slab: int, length_um: float, width_um: float, height_um: float,
-         size_um: float, prefix: str) -> tuple[Mesh, np.ndarray]:
+def _bar(
+    boxes: list[int], slab: int, length_um: float, width_um: float, height_um: float, size_um: float, prefix: str
+) -> tuple[Mesh, np.ndarray]:
     """Fragment ``boxes`` with the sensor ``slab``, name groups, mesh; return mesh and piece index per element."""
     _, out_map = occ.fragment([(3, b) for b in boxes] + [(3, slab)], [])
     in_slab = {t for _, t in out_map[-1]}
@@ -27,8 +28,12 @@ def _bar(boxes: list[int], slab: int, length_um: float, width_um: float, height_
     volumes["sensor"] = sorted(in_slab & set(piece_of))
     e = 1e-6
     root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -e, -e, e, width_um + e, height_um + e, 2)]
-    hot = [t for _, t in gmsh.model.getEntitiesInBoundingBox(length_um - e, -e, -e, length_um + e,
-                                                             width_um + e, height_um + e, 2)]
+    hot = [
+        t
+        for _, t in gmsh.model.getEntitiesInBoundingBox(
+            length_um - e, -e, -e, length_um + e, width_um + e, height_um + e, 2
+        )
+    ]
     gmsh.option.setNumber("Mesh.MeshSizeMax", size_um)
     generate(3)
     mesh = extract(volumes, {"root": root, "apex": hot})
@@ -38,8 +43,9 @@ def _bar(boxes: list[int], slab: int, length_um: float, width_um: float, height_
     return mesh, index
 
 
-def layered_bar(length_um: float, layers_um: list[float], width_um: float = 1.0,
-                size_um: float = 0.35) -> tuple[Mesh, np.ndarray]:
+def layered_bar(
+    length_um: float, layers_um: list[float], width_um: float = 1.0, size_um: float = 0.35
+) -> tuple[Mesh, np.ndarray]:
     """Bar along x made of layers stacked in z.
 
     Named sets: ``root`` (x = 0, the sink), ``apex`` (x = L, the heated end),

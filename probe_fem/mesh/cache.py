@@ -36,5 +36,6 @@ def load_cached(folder: str, key: str) -> Mesh | None:
     with np.load(path, allow_pickle=False) as z:
         sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
         bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
-        return Mesh(MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd,
-                             _subdomains=sub))
+        return Mesh(
+            MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd, _subdomains=sub)
+        )

@@ -72,8 +72,10 @@ def _elements(dim: int, tags: list[int], etype: int) -> list[np.ndarray]:
         types, _, nodes = gmsh.model.mesh.getElements(dim, tag)
         for ty, nd in zip(types, nodes):
             if ty != etype:
-                raise MeshError(f"gmsh made element type {ty} on entity ({dim}, {tag}); only linear "
-                                   "tetrahedra and triangles are supported")
+                raise MeshError(
+                    f"gmsh made element type {ty} on entity ({dim}, {tag}); only linear "
+                    "tetrahedra and triangles are supported"
+                )
             out.append(np.asarray(nd, dtype=np.int64).reshape(-1, nn))
     return out
 

@@ -34,9 +34,14 @@ REGIONS = ("body", "tip", "tc_au", "tc_cr", "insulator", "electrode")
 
 def region_materials(d: Design) -> dict[str, str]:
     """Material name of each volume region."""
-    return {"body": d.body.material, "tip": d.tip.material, "tc_au": d.thermocouple.au_material,
-            "tc_cr": d.thermocouple.cr_material, "insulator": d.insulator.material,
-            "electrode": d.electrode.material}
+    return {
+        "body": d.body.material,
+        "tip": d.tip.material,
+        "tc_au": d.thermocouple.au_material,
+        "tc_cr": d.thermocouple.cr_material,
+        "insulator": d.insulator.material,
+        "electrode": d.electrode.material,
+    }
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,24 @@ class Layout:
     def of(d: Design) -> Layout:
         um = 1 / MICRON
         th = d.face_angle
-        s = (0.0, d.thermocouple.thickness_m * um, (d.thermocouple.thickness_m + d.insulator.thickness_m) * um,
-             d.stack_thickness * um)
+        s = (
+            0.0,
+            d.thermocouple.thickness_m * um,
+            (d.thermocouple.thickness_m + d.insulator.thickness_m) * um,
+            d.stack_thickness * um,
+        )
         half_foot = d.tip.base_m * um / 2 + s[3] / math.sin(th)
         z0 = d.body.thickness_m * um
         z_apex = z0 + d.tip.height_m * um + s[3]
-        return Layout(x_tip=d.body.length_m * um - d.tip.setback_m * um - half_foot, z0=z0, z_apex=z_apex,
-                      z_junction=z_apex - d.thermocouple.junction_below_apex_m * um, z_stack=z0 + s[3],
-                      apex_half=d.tip.apex_radius_m * um, s=s)
+        return Layout(
+            x_tip=d.body.length_m * um - d.tip.setback_m * um - half_foot,
+            z0=z0,
+            z_apex=z_apex,
+            z_junction=z_apex - d.thermocouple.junction_below_apex_m * um,
+            z_stack=z0 + s[3],
+            apex_half=d.tip.apex_radius_m * um,
+            s=s,
+        )
 
 
 def _frustum(xc: float, z0: float, b_half: float, z1: float, a_half: float) -> int:
@@ -91,8 +106,9 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
 
     inputs: dict[str, int] = {"body": occ.addBox(0, -W / 2, 0, L, W, lay.z0)}
     for i in range(4):
-        inputs[f"frustum{i}"] = _frustum(lay.x_tip, lay.z0, b0 + s[i] / math.sin(th), lay.z0 + h + s[i],
-                                         a0 + s[i] * math.tan(th / 2))
+        inputs[f"frustum{i}"] = _frustum(
+            lay.x_tip, lay.z0, b0 + s[i] / math.sin(th), lay.z0 + h + s[i], a0 + s[i] * math.tan(th / 2)
+        )
     inputs["slab1"] = occ.addBox(0, -W / 2, lay.z0, L, W, s[1])
     inputs["slab2"] = occ.addBox(0, -W / 2, lay.z0, L, W, s[2])
     inputs["slab3"] = occ.addBox(0, -We / 2, lay.z0, L, We, s[3])
@@ -152,8 +168,12 @@ def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str
     W = d.body.width_m * um
     root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -W, -e, e, W, lay.z_apex + e, 2)]
     a = lay.apex_half
-    apex = [t for _, t in gmsh.model.getEntitiesInBoundingBox(lay.x_tip - a - e, -a - e, lay.z_apex - e,
-                                                               lay.x_tip + a + e, a + e, lay.z_apex + e, 2)]
+    apex = [
+        t
+        for _, t in gmsh.model.getEntitiesInBoundingBox(
+            lay.x_tip - a - e, -a - e, lay.z_apex - e, lay.x_tip + a + e, a + e, lay.z_apex + e, 2
+        )
+    ]
 
     def faces(tags: list[int]) -> set[int]:
         return {abs(t) for _, t in gmsh.model.getBoundary([(3, v) for v in tags], combined=False, oriented=False)}
@@ -204,12 +224,12 @@ def geometry_key(d: Design, refine: float) -> str:
     import hashlib
     import json
 
-    parts = {k: d.model_dump(mode="json")[k] for k in ("body", "tip", "thermocouple", "insulator", "electrode",
-                                                       "mesh")}
+    parts = {k: d.model_dump(mode="json")[k] for k in ("body", "tip", "thermocouple", "insulator", "electrode", "mesh")}
     for sec in ("body", "tip", "thermocouple", "insulator", "electrode"):
         parts[sec] = {k: v for k, v in parts[sec].items() if not k.endswith("material")}
-    blob = json.dumps({"design": parts, "refine": refine, "gmsh": gmsh.__version__, "recipe": GEOMETRY_VERSION},
-                      sort_keys=True)
+    blob = json.dumps(
+        {"design": parts, "refine": refine, "gmsh": gmsh.__version__, "recipe": GEOMETRY_VERSION}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

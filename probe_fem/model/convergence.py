@@ -45,11 +45,22 @@ class ConvergenceStudy:
         return richardson(self.values, self.ratio)
 
     def to_dict(self) -> dict:
-        return {"ratio": self.ratio,
-                "levels": [{"refine": f, "dofs": r.dofs, "tetrahedra": r.elements, "R_P_K_per_W": r.R_P,
-                            "mesh_fingerprint": r.mesh_fingerprint} for f, r in zip(self.refine, self.reports)],
-                "relative_changes": self.changes, "observed_order": self.order,
-                "R_P_extrapolated_K_per_W": self.extrapolated}
+        return {
+            "ratio": self.ratio,
+            "levels": [
+                {
+                    "refine": f,
+                    "dofs": r.dofs,
+                    "tetrahedra": r.elements,
+                    "R_P_K_per_W": r.R_P,
+                    "mesh_fingerprint": r.mesh_fingerprint,
+                }
+                for f, r in zip(self.refine, self.reports)
+            ],
+            "relative_changes": self.changes,
+            "observed_order": self.order,
+            "R_P_extrapolated_K_per_W": self.extrapolated,
+        }
 
 
 def observed_order(values: list[float], ratio: float) -> float | None:
@@ -71,8 +82,9 @@ def richardson(values: list[float], ratio: float) -> float | None:
     return values[-1] + (values[-1] - values[-2]) / (ratio**p - 1)
 
 
-def study(design: Design, levels: int = 3, ratio: float = 2.0, start: float = 1.0,
-          stages: Stages | None = None) -> ConvergenceStudy:
+def study(
+    design: Design, levels: int = 3, ratio: float = 2.0, start: float = 1.0, stages: Stages | None = None
+) -> ConvergenceStudy:
     """Solve ``levels`` meshes with sizes divided by start, start·ratio, start·ratio², ..."""
     stages = stages or Stages(quiet=True)
     refine = [start * ratio**i for i in range(levels)]

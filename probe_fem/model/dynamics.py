@@ -55,17 +55,31 @@ class DynamicReport:
     def to_dict(self) -> dict[str, Any]:
         m = self.modes
         return {
-            "modes": {"tau_s": m.tau.tolist(), "weight_tc": m.weight_tc.tolist(), "weight_apex": m.weight_apex.tolist(),
-                      "dominant_index": m.dominant, "dominant_tau_s": float(m.tau[m.dominant]),
-                      "definition": "weight = share of the steady rise that relaxes with tau (all modes sum to 1)"},
-            "step_response": {"t10_s": self.t10, "t63_s": self.t63, "t90_s": self.t90,
-                              "apex_t63_s": self.step.crossing(1 - np.exp(-1), "apex"),
-                              "final_relative_error_vs_R_P": self.step.final_error,
-                              "mean_delay_s": self.rom.mean_delay, "bdf2_vs_reduced_model": self.step_rom_error,
-                              "steps": int(self.step.t.size - 1), "factorizations": self.step.factorizations},
-            "frequency_response": {"f_3dB_Hz": self.f_3dB, "reduced_model_dim": self.rom.dim,
-                                   "check_frequencies_Hz": self.check.freq.tolist(),
-                                   "reduced_vs_direct_max_relative_error": self.check.max_error},
+            "modes": {
+                "tau_s": m.tau.tolist(),
+                "weight_tc": m.weight_tc.tolist(),
+                "weight_apex": m.weight_apex.tolist(),
+                "dominant_index": m.dominant,
+                "dominant_tau_s": float(m.tau[m.dominant]),
+                "definition": "weight = share of the steady rise that relaxes with tau (all modes sum to 1)",
+            },
+            "step_response": {
+                "t10_s": self.t10,
+                "t63_s": self.t63,
+                "t90_s": self.t90,
+                "apex_t63_s": self.step.crossing(1 - np.exp(-1), "apex"),
+                "final_relative_error_vs_R_P": self.step.final_error,
+                "mean_delay_s": self.rom.mean_delay,
+                "bdf2_vs_reduced_model": self.step_rom_error,
+                "steps": int(self.step.t.size - 1),
+                "factorizations": self.step.factorizations,
+            },
+            "frequency_response": {
+                "f_3dB_Hz": self.f_3dB,
+                "reduced_model_dim": self.rom.dim,
+                "check_frequencies_Hz": self.check.freq.tolist(),
+                "reduced_vs_direct_max_relative_error": self.check.max_error,
+            },
             "modulation": self.verdict.to_dict(),
         }
 
@@ -82,9 +96,14 @@ def thermal_system(model: ProbeModel) -> transient.ThermalSystem:
     return transient.ThermalSystem.of(model.problem, M)
 
 
-def analyze(model: ProbeModel, n_modes: int = 10, frequency_Hz: float = modulation.PAPER_FREQUENCY,
-            tolerance: float = 1e-3, wave: modulation.Waveform | None = None,
-            stages: Stages | None = None) -> DynamicReport:
+def analyze(
+    model: ProbeModel,
+    n_modes: int = 10,
+    frequency_Hz: float = modulation.PAPER_FREQUENCY,
+    tolerance: float = 1e-3,
+    wave: modulation.Waveform | None = None,
+    stages: Stages | None = None,
+) -> DynamicReport:
     """Modes, step response, reduced model (verified), modulation verdict for a meshed probe."""
     stages = stages or Stages(quiet=True)
     with stages("heat capacity"):
@@ -99,8 +118,9 @@ def analyze(model: ProbeModel, n_modes: int = 10, frequency_Hz: float = modulati
         if chk.max_error > 1e-3:
             raise SolverError(f"reduced model differs from direct solves by {chk.max_error:.1e} (> 1e-3)")
     with stages("step response", "(BDF2)"):
-        step = transient.step_response(ts, t_first=modes.tau[-1] / 1000, t_end=30 * modes.tau[0],
-                                       steps_per_stage=24, growth=4.0)
+        step = transient.step_response(
+            ts, t_first=modes.tau[-1] / 1000, t_end=30 * modes.tau[0], steps_per_stage=24, growth=4.0
+        )
     with stages("modulation"):
         verdict = modulation.check(rom, frequency_Hz, tolerance, wave)
     return DynamicReport(system=ts, modes=modes, step=step, rom=rom, check=chk, verdict=verdict)

@@ -42,8 +42,9 @@ def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
     return per_region[region_of_elements(pm)]
 
 
-def build_model(design: Design, refine: float = 1.0, stages: Stages | None = None,
-                cache: str | None = None) -> ProbeModel:
+def build_model(
+    design: Design, refine: float = 1.0, stages: Stages | None = None, cache: str | None = None
+) -> ProbeModel:
     """Mesh and assemble a validated design (``refine`` divides all mesh sizes; ``cache``: mesh folder)."""
     stages = stages or Stages(quiet=True)
     with stages("meshing", f"(gmsh OCC, refine ×{refine:g}{', cached' if cache else ''})"):
@@ -102,15 +103,19 @@ class SteadyReport:
             "heat_balance": {"in_W": self.heat_in, "out_W": self.heat_out, "relative_error": self.balance_error},
             "resistance_breakdown_K_per_W": {
                 "definition": "integral of k|grad T|^2 over the part / Q^2; parts sum to R_apex",
-                "parts": self.breakdown, "regions": self.by_region, "sum_relative_error": self.breakdown_error},
+                "parts": self.breakdown,
+                "regions": self.by_region,
+                "sum_relative_error": self.breakdown_error,
+            },
             "mesh": {"dofs": self.dofs, "tetrahedra": self.elements, "fingerprint": self.mesh_fingerprint},
             "solver": self.solver,
             "wall_time_s": self.seconds,
         }
 
 
-def solve_steady(model: ProbeModel, stages: Stages | None = None,
-                 method: str = "auto") -> tuple[SteadyReport, np.ndarray]:
+def solve_steady(
+    model: ProbeModel, stages: Stages | None = None, method: str = "auto"
+) -> tuple[SteadyReport, np.ndarray]:
     """Solve the steady problem; return the report and the nodal temperature rise (K)."""
     stages = stages or Stages(quiet=True)
     prob = model.problem
@@ -118,14 +123,26 @@ def solve_steady(model: ProbeModel, stages: Stages | None = None,
         res = steady.solve(prob, method=method)
     q = prob.power
     part = part_of_elements(model)
-    breakdown = {name: steady.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2
-                 for i, name in enumerate(PARTS)}
+    breakdown = {
+        name: steady.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2 for i, name in enumerate(PARTS)
+    }
     by_region = {r: steady.dissipation(prob, res.T, model.probe.mesh.skfem.subdomains[r]) / q**2 for r in REGIONS}
     dT_tc = float(prob.sensor @ res.T)
     dT_apex = float(prob.source_mean @ res.T)
-    report = SteadyReport(R_P=dT_tc / q, R_apex=dT_apex / q, dT_tc=dT_tc, dT_apex=dT_apex, power=q,
-                          heat_in=res.heat_in, heat_out=res.heat_out, breakdown=breakdown, by_region=by_region,
-                          dofs=model.dofs, elements=model.probe.mesh.n_elements,
-                          mesh_fingerprint=model.probe.mesh.fingerprint(), solver=res.info.method,
-                          seconds=dict(stages.seconds))
+    report = SteadyReport(
+        R_P=dT_tc / q,
+        R_apex=dT_apex / q,
+        dT_tc=dT_tc,
+        dT_apex=dT_apex,
+        power=q,
+        heat_in=res.heat_in,
+        heat_out=res.heat_out,
+        breakdown=breakdown,
+        by_region=by_region,
+        dofs=model.dofs,
+        elements=model.probe.mesh.n_elements,
+        mesh_fingerprint=model.probe.mesh.fingerprint(),
+        solver=res.info.method,
+        seconds=dict(stages.seconds),
+    )
     return report, res.T

@@ -8,4 +8,3 @@ def spreading_resistance(k: float, a: float) -> float:
     if k <= 0 or a <= 0:
         raise ValueError(f"substrate k = {k} W/(m K), contact radius = {a} m: both must be > 0")
     return 1.0 / (4.0 * k * a)
-

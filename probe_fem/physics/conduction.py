@@ -80,17 +80,25 @@ def surface_mean_functional(mesh: Mesh, boundary: str) -> np.ndarray:
     return w / w.sum()
 
 
-def assemble(mesh: Mesh, k: np.ndarray, power: float, source: str = "apex", sink: str = "root",
-             sensor: str = "tc_junction") -> Problem:
+def assemble(
+    mesh: Mesh, k: np.ndarray, power: float, source: str = "apex", sink: str = "root", sensor: str = "tc_junction"
+) -> Problem:
     """Assemble conduction with per-element ``k`` (W/(m·K)) and ``power`` (W) spread uniformly on ``source``."""
     if k.shape != (mesh.n_elements,) or not np.all(k > 0):
         raise ValueError("k must be a positive value per element")
     basis = Basis(mesh.skfem, ElementTetP1(), intorder=1)
     K = asm(_conduction, basis, k=k[:, None])  # P1 gradients are constant: one point suffices
     source_mean = surface_mean_functional(mesh, source)
-    return Problem(mesh=mesh, k=k, K=K.tocsr(), f=power * source_mean, power=power,
-                   sink=np.unique(mesh.skfem.facets[:, mesh.skfem.boundaries[sink]]), sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor]),
-                   source_mean=source_mean)
+    return Problem(
+        mesh=mesh,
+        k=k,
+        K=K.tocsr(),
+        f=power * source_mean,
+        power=power,
+        sink=np.unique(mesh.skfem.facets[:, mesh.skfem.boundaries[sink]]),
+        sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor]),
+        source_mean=source_mean,
+    )
 
 
 @dataclass

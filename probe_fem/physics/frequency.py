@@ -78,8 +78,13 @@ def reduced_model(ts: ThermalSystem, rates: np.ndarray, depth: int = 2) -> PoleR
     Kr, Mr = V.T @ (ts.K @ V), V.T @ (ts.M @ V)
     lam, Y = sla.eigh((Kr + Kr.T) / 2, (Mr + Mr.T) / 2)
     fy = Y.T @ (V.T @ ts.f)
-    return PoleResidue(lam=lam, r=(Y.T @ (V.T @ ts.sensor)) * fy, r_apex=(Y.T @ (V.T @ ts.apex)) * fy,
-                       dim=V.shape[1], seconds=time.perf_counter() - t0)
+    return PoleResidue(
+        lam=lam,
+        r=(Y.T @ (V.T @ ts.sensor)) * fy,
+        r_apex=(Y.T @ (V.T @ ts.apex)) * fy,
+        dim=V.shape[1],
+        seconds=time.perf_counter() - t0,
+    )
 
 
 class _Basis:
@@ -138,5 +143,4 @@ def verify(ts: ThermalSystem, rom: PoleResidue, freq: np.ndarray) -> FrequencyCh
     t0 = time.perf_counter()
     w = 2 * np.pi * np.asarray(freq, float)
     d = direct(ts, w)
-    return FrequencyCheck(freq=np.asarray(freq, float), direct=d, reduced=rom.H(w),
-                          seconds=time.perf_counter() - t0)
+    return FrequencyCheck(freq=np.asarray(freq, float), direct=d, reduced=rom.H(w), seconds=time.perf_counter() - t0)

@@ -111,17 +111,30 @@ class ModulationVerdict:
         return max(self.errors.values()) <= self.tolerance
 
     def to_dict(self) -> dict:
-        return {"frequency_Hz": self.frequency, "tolerance": self.tolerance,
-                "relative_errors": self.errors, "worst_relative_error": max(self.errors.values()),
-                "max_frequency_within_tolerance_Hz": self.max_frequency, "quasi_static": self.ok,
-                "waveform": {"levels_W": list(self.waveform.levels), "fractions": list(self.waveform.fractions),
-                             "phases": list(self.waveform.names)}}
+        return {
+            "frequency_Hz": self.frequency,
+            "tolerance": self.tolerance,
+            "relative_errors": self.errors,
+            "worst_relative_error": max(self.errors.values()),
+            "max_frequency_within_tolerance_Hz": self.max_frequency,
+            "quasi_static": self.ok,
+            "waveform": {
+                "levels_W": list(self.waveform.levels),
+                "fractions": list(self.waveform.fractions),
+                "phases": list(self.waveform.names),
+            },
+        }
 
 
-def check(rom: PoleResidue, frequency: float = PAPER_FREQUENCY, tolerance: float = 1e-3,
-          wave: Waveform | None = None) -> ModulationVerdict:
+def check(
+    rom: PoleResidue, frequency: float = PAPER_FREQUENCY, tolerance: float = 1e-3, wave: Waveform | None = None
+) -> ModulationVerdict:
     """Modulation verdict at ``frequency`` (Hz) for a relative ``tolerance``."""
     wave = wave or Waveform()
-    return ModulationVerdict(frequency=frequency, tolerance=tolerance,
-                             errors=demodulation_error(rom, wave, frequency),
-                             max_frequency=max_frequency(rom, wave, tolerance), waveform=wave)
+    return ModulationVerdict(
+        frequency=frequency,
+        tolerance=tolerance,
+        errors=demodulation_error(rom, wave, frequency),
+        max_frequency=max_frequency(rom, wave, tolerance),
+        waveform=wave,
+    )

@@ -65,8 +65,7 @@ def factorize(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
         upper = sp.triu(A, format="csr")
         solver.factorize(upper)
         return lambda b: solver.solve(upper, b)
-    lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                   options={"SymmetricMode": True})
+    lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
     return lu.solve
 
 

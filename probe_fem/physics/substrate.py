@@ -61,8 +61,13 @@ def _mesh(a: float, b: float, film: float | None, rim: float, growth: float):
     dist = gmsh.model.mesh.field.add("Distance")
     gmsh.model.mesh.field.setNumbers(dist, "PointsList", [pts["a"]])
     thr = gmsh.model.mesh.field.add("Threshold")
-    for key, val in (("InField", dist), ("SizeMin", rim), ("SizeMax", b / 8), ("DistMin", 0.0),
-                     ("DistMax", (b / 8 - rim) / growth)):
+    for key, val in (
+        ("InField", dist),
+        ("SizeMin", rim),
+        ("SizeMax", b / 8),
+        ("DistMin", 0.0),
+        ("DistMax", (b / 8 - rim) / growth),
+    ):
         gmsh.model.mesh.field.setNumber(thr, key, val)
     gmsh.model.mesh.field.setAsBackgroundMesh(thr)
     for opt in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
@@ -84,12 +89,17 @@ def _mesh(a: float, b: float, film: float | None, rim: float, growth: float):
         return np.unique(lookup[np.concatenate(out).astype(np.int64)])
 
     p = np.ascontiguousarray(xyz.reshape(-1, 3)[:, :2].T * MICRON)
-    return (MeshTri1(p, np.ascontiguousarray(np.vstack(tris).T)), np.array(region),
-            nodes_on([contact]), nodes_on(sink))
+    return (MeshTri1(p, np.ascontiguousarray(np.vstack(tris).T)), np.array(region), nodes_on([contact]), nodes_on(sink))
 
 
-def spreading_fem(k: float, a: float, outer: float = 100.0, film: tuple[float, float] | None = None,
-                  rim_fraction: float = 1e-4, growth: float = 0.1) -> SpreadingResult:
+def spreading_fem(
+    k: float,
+    a: float,
+    outer: float = 100.0,
+    film: tuple[float, float] | None = None,
+    rim_fraction: float = 1e-4,
+    growth: float = 0.1,
+) -> SpreadingResult:
     """R_S (K/W) of an isothermal disk of radius ``a`` (m) on a substrate of conductivity ``k`` (W/(m·K)).
 
     ``film`` = (thickness m, k_film W/(m·K)) adds a top film; ``outer`` sets the
@@ -99,8 +109,7 @@ def spreading_fem(k: float, a: float, outer: float = 100.0, film: tuple[float, f
         raise ValueError(f"k = {k}, a = {a}, outer = {outer}: need k > 0, a > 0, outer >= 10")
     a_um, b_um = a / MICRON, outer * a / MICRON
     with gmsh_session():
-        mesh, region, contact, sink = _mesh(a_um, b_um, film[0] / MICRON if film else None,
-                                            rim_fraction * a_um, growth)
+        mesh, region, contact, sink = _mesh(a_um, b_um, film[0] / MICRON if film else None, rim_fraction * a_um, growth)
     kk = np.where(region == "film", film[1] if film else k, k)
     basis = Basis(mesh, ElementTriP1(), intorder=2)
     K = asm(_axisym, basis, k=kk[:, None])
@@ -110,5 +119,9 @@ def spreading_fem(k: float, a: float, outer: float = 100.0, film: tuple[float, f
     T = solve(*condense(K, np.zeros_like(T), x=T, D=fixed))
     Q = float((K @ T)[contact].sum())
     b = outer * a
-    return SpreadingResult(R_fem=1.0 / Q, R_half_space=spreading_resistance(k, a),
-                           R_truncated=spreading_resistance(k, a) - 1 / (2 * np.pi * k * b), nodes=mesh.p.shape[1])
+    return SpreadingResult(
+        R_fem=1.0 / Q,
+        R_half_space=spreading_resistance(k, a),
+        R_truncated=spreading_resistance(k, a) - 1 / (2 * np.pi * k * b),
+        nodes=mesh.p.shape[1],
+    )

@@ -56,8 +56,14 @@ class ThermalSystem:
     def of(prob: Problem, M: sp.spmatrix) -> ThermalSystem:
         """The free-unknown system of an assembled problem; reuses the problem's factor of K."""
         free = prob.free
-        return ThermalSystem(K=prob.K_free, M=sp.csc_matrix(M.tocsr()[free][:, free]), f=prob.f[free] / prob.power,
-                             sensor=prob.sensor[free], apex=prob.source_mean[free], factor=prob.factor)
+        return ThermalSystem(
+            K=prob.K_free,
+            M=sp.csc_matrix(M.tocsr()[free][:, free]),
+            f=prob.f[free] / prob.power,
+            sensor=prob.sensor[free],
+            apex=prob.source_mean[free],
+            factor=prob.factor,
+        )
 
     @cached_property
     def solve_K(self):
@@ -103,8 +109,12 @@ def modes(ts: ThermalSystem, n: int = 10) -> Modes:
     order = np.argsort(lam)
     lam, V = lam[order], V[:, order]
     fv = V.T @ ts.f
-    return Modes(tau=1.0 / lam, weight_tc=(ts.sensor @ V) * fv / lam / ts.R_P,
-                 weight_apex=(ts.apex @ V) * fv / lam / ts.R_apex, seconds=time.perf_counter() - t0)
+    return Modes(
+        tau=1.0 / lam,
+        weight_tc=(ts.sensor @ V) * fv / lam / ts.R_P,
+        weight_apex=(ts.apex @ V) * fv / lam / ts.R_apex,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 @dataclass
@@ -136,8 +146,9 @@ class StepResponse:
         return abs(self.tc[-1] - self.R_P) / self.R_P
 
 
-def step_response(ts: ThermalSystem, t_first: float, t_end: float, steps_per_stage: int = 12,
-                  growth: float = 2.0) -> StepResponse:
+def step_response(
+    ts: ThermalSystem, t_first: float, t_end: float, steps_per_stage: int = 12, growth: float = 2.0
+) -> StepResponse:
     """Variable-step BDF2 for a unit heat step at the apex.
 
     The step starts at ``t_first`` (s) and is multiplied by ``growth`` every
@@ -171,8 +182,15 @@ def step_response(ts: ThermalSystem, t_first: float, t_end: float, steps_per_sta
         times.append(t)
         tc.append(ts.sensor @ T)
         apex.append(ts.apex @ T)
-    return StepResponse(t=np.array(times), tc=np.array(tc), apex=np.array(apex), R_P=ts.R_P, R_apex=ts.R_apex,
-                        factorizations=len(cache), seconds=time.perf_counter() - t0)
+    return StepResponse(
+        t=np.array(times),
+        tc=np.array(tc),
+        apex=np.array(apex),
+        R_P=ts.R_P,
+        R_apex=ts.R_apex,
+        factorizations=len(cache),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def simulate(ts: ThermalSystem, q: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,9 @@ from probe_fem.analysis.landauer import Junction
 from probe_fem.plots.base import new_figure, save_figure
 
 
-def figure_dissipation(results: list[tuple[PhaseResult, PhaseResult]], R_P: float, junction: Junction | None = None,
-                       title: str = "") -> Figure:
+def figure_dissipation(
+    results: list[tuple[PhaseResult, PhaseResult]], R_P: float, junction: Junction | None = None, title: str = ""
+) -> Figure:
     """The paper's Fig. 2b layout: ΔT_TC,Avg and Q_P,Avg against Q_Total,Avg for ±V, symmetric line, model."""
     fig, ax = new_figure((6.5, 4.5))
     q_max = 0.0
@@ -21,8 +22,15 @@ def figure_dissipation(results: list[tuple[PhaseResult, PhaseResult]], R_P: floa
         r = [pair[sign] for pair in results]
         qt = np.array([x.Q_total for x in r])
         q_max = max(q_max, qt.max())
-        ax.errorbar(qt * 1e9, [x.dT * 1e3 for x in r], yerr=[x.u_dT * 1e3 for x in r], fmt=marker,
-                    color=f"C{sign}", capsize=3, label=f"measured, {label}")
+        ax.errorbar(
+            qt * 1e9,
+            [x.dT * 1e3 for x in r],
+            yerr=[x.u_dT * 1e3 for x in r],
+            fmt=marker,
+            color=f"C{sign}",
+            capsize=3,
+            label=f"measured, {label}",
+        )
     line = np.linspace(0, q_max * 1.1, 50)
     ax.plot(line * 1e9, line / 2 * R_P * 1e3, "k:", label="symmetric: Q_P = Q_total / 2")
     if junction is not None:
@@ -30,8 +38,14 @@ def figure_dissipation(results: list[tuple[PhaseResult, PhaseResult]], R_P: floa
         v = np.linspace(vmax / 50, vmax * 1.05, 40)
         for sign, s in ((0, 1), (1, -1)):
             c = junction.currents(s * v)
-            ax.plot(c["Q_total"] * 1e9, c["Q_P"] * R_P * 1e3, "-", color=f"C{sign}", lw=1,
-                    label=f"Landauer, {'positive' if s > 0 else 'negative'} bias")
+            ax.plot(
+                c["Q_total"] * 1e9,
+                c["Q_P"] * R_P * 1e3,
+                "-",
+                color=f"C{sign}",
+                lw=1,
+                label=f"Landauer, {'positive' if s > 0 else 'negative'} bias",
+            )
     ax.set_xlabel("Q_Total,Avg (nW)")
     ax.set_ylabel("ΔT_TC,Avg (mK)")
     right = ax.secondary_yaxis("right", functions=(lambda t: t * 1e-3 / R_P * 1e9, lambda q: q * 1e-9 * R_P * 1e3))
@@ -42,7 +56,12 @@ def figure_dissipation(results: list[tuple[PhaseResult, PhaseResult]], R_P: floa
     return fig
 
 
-def plot_dissipation(results: list[tuple[PhaseResult, PhaseResult]], R_P: float, target: str | Path,
-                     junction: Junction | None = None, title: str = "") -> Path:
+def plot_dissipation(
+    results: list[tuple[PhaseResult, PhaseResult]],
+    R_P: float,
+    target: str | Path,
+    junction: Junction | None = None,
+    title: str = "",
+) -> Path:
     """:func:`figure_dissipation` written to ``target`` (PNG)."""
     return save_figure(figure_dissipation(results, R_P, junction, title), target)

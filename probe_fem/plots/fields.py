@@ -92,8 +92,12 @@ def figure_convergence(study: ConvergenceStudy) -> Figure:
     fig, ax = new_figure((6, 4))
     ax.semilogx(dofs, study.values, "o-", label="FEM")
     if study.extrapolated is not None:
-        ax.axhline(study.extrapolated, color="C2", ls="--",
-                   label=f"Richardson {study.extrapolated:,.0f} K/W (order {study.order:.2f})")
+        ax.axhline(
+            study.extrapolated,
+            color="C2",
+            ls="--",
+            label=f"Richardson {study.extrapolated:,.0f} K/W (order {study.order:.2f})",
+        )
     R, u = paper.R_P_K_PER_W, paper.R_P_UNCERTAINTY_K_PER_W
     ax.axhspan(R - u, R + u, color="C1", alpha=0.2, label=f"published {R:,.0f} ± {u:,.0f} K/W")
     ax.set_xlabel("degrees of freedom")

@@ -32,8 +32,9 @@ def figure_histograms(columns: dict[str, tuple[np.ndarray, float, str]], bins: i
     return fig
 
 
-def plot_histograms(columns: dict[str, tuple[np.ndarray, float, str]], target: str | Path, bins: int = 20,
-                    title: str = "") -> Path:
+def plot_histograms(
+    columns: dict[str, tuple[np.ndarray, float, str]], target: str | Path, bins: int = 20, title: str = ""
+) -> Path:
     """:func:`figure_histograms` written to ``target`` (PNG)."""
     return save_figure(figure_histograms(columns, bins, title), target, dpi=_DPI)
 
@@ -62,8 +63,9 @@ def plot_sensitivity(results: dict[str, SobolResult], target: str | Path, title:
     return save_figure(figure_sensitivity(results, title), target, dpi=_DPI)
 
 
-def figure_sweep(X: np.ndarray, names: list[str], outputs: dict[str, tuple[np.ndarray, float, str]],
-                 title: str = "") -> Figure:
+def figure_sweep(
+    X: np.ndarray, names: list[str], outputs: dict[str, tuple[np.ndarray, float, str]], title: str = ""
+) -> Figure:
     """Sweep curves: each output against each parameter; points that share the other
     parameters' values are joined (one curve per combination of the others)."""
     d = len(names)
@@ -88,7 +90,12 @@ def figure_sweep(X: np.ndarray, names: list[str], outputs: dict[str, tuple[np.nd
     return fig
 
 
-def plot_sweep(X: np.ndarray, names: list[str], outputs: dict[str, tuple[np.ndarray, float, str]],
-               target: str | Path, title: str = "") -> Path:
+def plot_sweep(
+    X: np.ndarray,
+    names: list[str],
+    outputs: dict[str, tuple[np.ndarray, float, str]],
+    target: str | Path,
+    title: str = "",
+) -> Path:
     """:func:`figure_sweep` written to ``target`` (PNG)."""
     return save_figure(figure_sweep(X, names, outputs, title), target, dpi=_DPI)

@@ -22,5 +22,17 @@ from probe_fem.studies.runner import run_study
 from probe_fem.studies.spec import Study, StudyError, load_study, parse_study
 from probe_fem.studies.table import ResultTable, TableError
 
-__all__ = ["FitResult", "ResultTable", "Study", "StudyError", "TableError", "evaluate_point", "fit", "load_study",
-           "parse_free", "parse_study", "parse_target", "run_study"]
+__all__ = [
+    "FitResult",
+    "ResultTable",
+    "Study",
+    "StudyError",
+    "TableError",
+    "evaluate_point",
+    "fit",
+    "load_study",
+    "parse_free",
+    "parse_study",
+    "parse_target",
+    "run_study",
+]

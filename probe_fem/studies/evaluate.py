@@ -95,10 +95,17 @@ def quantities(model, n_modes: int) -> dict[str, float]:
     lam1 = 1 / modes.tau[0]
     rom = frequency.reduced_model(ts, np.geomspace(lam1 / 3, 1e4 * lam1, 10))
     dom = modes.dominant
-    return {"R_P_K_per_W": report.R_P, "R_apex_K_per_W": report.R_apex, "tau_s": float(modes.tau[dom]),
-            "tau_1_s": float(modes.tau[0]), "weight_tau": float(modes.weight_tc[dom]),
-            "t63_s": step_crossing(rom, 1 - math.exp(-1)), "f_3dB_Hz": rom.f_3dB(), "dofs": model.dofs,
-            "mesh_fingerprint": report.mesh_fingerprint}
+    return {
+        "R_P_K_per_W": report.R_P,
+        "R_apex_K_per_W": report.R_apex,
+        "tau_s": float(modes.tau[dom]),
+        "tau_1_s": float(modes.tau[0]),
+        "weight_tau": float(modes.weight_tc[dom]),
+        "t63_s": step_crossing(rom, 1 - math.exp(-1)),
+        "f_3dB_Hz": rom.f_3dB(),
+        "dofs": model.dofs,
+        "mesh_fingerprint": report.mesh_fingerprint,
+    }
 
 
 def evaluate_point(base_raw: dict, overrides: dict[str, float], refine: float, n_modes: int) -> dict[str, Any]:

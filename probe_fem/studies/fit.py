@@ -97,8 +97,9 @@ def parse_target(name: str, text: str) -> Target:
     m = re.fullmatch(rf"\s*({_NUM})\s*({unit_re})?\s*(?:±|\+-|\+/-)\s*({_NUM})\s*({unit_re})?\s*", text)
     example = {"rp": "72800±500", "tau": "10us±3us", "f3db": "11kHz±1kHz"}[name]
     if not m:
-        raise ValueError(f"{text!r}: give value±uncertainty, e.g. {example} "
-                         f"(units: {', '.join(u for u in units if u) or 'K/W'})")
+        raise ValueError(
+            f"{text!r}: give value±uncertainty, e.g. {example} (units: {', '.join(u for u in units if u) or 'K/W'})"
+        )
     v, u1, s, u2 = m.groups()
     if name != "rp" and not (u1 or u2):
         raise ValueError(f"{text!r}: give a unit ({', '.join(u for u in units if u)}), e.g. {example}")
@@ -130,6 +131,7 @@ def resolve_free(raw: dict, name: str) -> tuple[str, float]:
     """Dotted key (as written in ``raw``) and current value for an alias or a dotted key."""
     key = ALIASES.get(name, name)
     if "{" in key:
+
         def sub(m: re.Match) -> str:
             node: Any = raw
             for part in m.group(1).split("."):
@@ -150,8 +152,10 @@ def resolve_free(raw: dict, name: str) -> tuple[str, float]:
             if p and p[0] == stem:
                 key = ".".join(head + [k])
     if name not in ALIASES and "." not in name:
-        raise ValueError(f"{name!r}: unknown alias (aliases: {', '.join(sorted(ALIASES))}) and not a dotted key "
-                         "as written in the design file (e.g. body.length_um)")
+        raise ValueError(
+            f"{name!r}: unknown alias (aliases: {', '.join(sorted(ALIASES))}) and not a dotted key "
+            "as written in the design file (e.g. body.length_um)"
+        )
     _, value = resolve_key(raw, key)
     return key, value
 
@@ -194,8 +198,10 @@ def parse_free(raw: dict, names: str, bounds: str | None) -> list[FreeParameter]
     for name, (key, value) in keys.items():
         lo, hi = given.get(name, (value / 2, value * 2))
         if not lo <= value <= hi:
-            problems.append(f"--bounds {name}={lo:g}:{hi:g}: the design's value {value:g} {key_unit(key)} "
-                            "(the start) must lie within the bounds")
+            problems.append(
+                f"--bounds {name}={lo:g}:{hi:g}: the design's value {value:g} {key_unit(key)} "
+                "(the start) must lie within the bounds"
+            )
         out.append(FreeParameter(key=key, alias=name, start=value, low=lo, high=hi))
     if problems:
         raise ValueError("\n".join(problems))
@@ -228,15 +234,34 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "free": [{"key": p.key, "alias": p.alias, "unit": p.unit, "start": p.start, "fitted": float(v),
-                      "uncertainty_1sigma": float(s), "bounds": [p.low, p.high]}
-                     for p, v, s in zip(self.free, self.fitted, self.sigma)],
+            "free": [
+                {
+                    "key": p.key,
+                    "alias": p.alias,
+                    "unit": p.unit,
+                    "start": p.start,
+                    "fitted": float(v),
+                    "uncertainty_1sigma": float(s),
+                    "bounds": [p.low, p.high],
+                }
+                for p, v, s in zip(self.free, self.fitted, self.sigma)
+            ],
             "correlation": self.correlation.tolist(),
-            "targets": [{"name": t.name, "column": t.column, "target": t.value, "uncertainty": t.sigma,
-                         "model": self.model[t.column], "residual_sigmas": self.residuals()[t.name]}
-                        for t in self.targets],
+            "targets": [
+                {
+                    "name": t.name,
+                    "column": t.column,
+                    "target": t.value,
+                    "uncertainty": t.sigma,
+                    "model": self.model[t.column],
+                    "residual_sigmas": self.residuals()[t.name],
+                }
+                for t in self.targets
+            ],
             "model_at_fit": {k: v for k, v in self.model.items() if k != "error"},
-            "evaluations": self.evaluations, "success": self.success, "message": self.message,
+            "evaluations": self.evaluations,
+            "success": self.success,
+            "message": self.message,
             "failed_trial_designs": self.failed,
             "uncertainty_method": "cov = (J^T J)^-1 of the sigma-weighted residuals at the solution",
         }
@@ -250,9 +275,18 @@ class _Matched(Exception):
         self.x = x
 
 
-def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine: float = 1.0, n_modes: int = 6,
-        diff_step: float = 1e-2, match: float = 0.1, xtol: float = 1e-4, max_evaluations: int = 60,
-        on_evaluation: Callable[[dict[str, float], dict[str, Any]], None] | None = None) -> FitResult:
+def fit(
+    base_raw: dict,
+    free: list[FreeParameter],
+    targets: list[Target],
+    refine: float = 1.0,
+    n_modes: int = 6,
+    diff_step: float = 1e-2,
+    match: float = 0.1,
+    xtol: float = 1e-4,
+    max_evaluations: int = 60,
+    on_evaluation: Callable[[dict[str, float], dict[str, Any]], None] | None = None,
+) -> FitResult:
     """Least-squares fit of ``free`` to ``targets`` (each evaluation a full FEM point, in this process).
 
     The fit works in x = ln(value/start) and on relative residuals
@@ -270,8 +304,10 @@ def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine
     from scipy.optimize import least_squares
 
     if len(free) > len(targets):
-        raise FitError(f"{len(free)} free parameters but {len(targets)} target(s): the fit needs at least as many "
-                       "targets as free parameters")
+        raise FitError(
+            f"{len(free)} free parameters but {len(targets)} target(s): the fit needs at least as many "
+            "targets as free parameters"
+        )
     p0 = np.array([p.start for p in free])
     lo = np.log(np.array([p.low for p in free]) / p0)  # parameters: x = ln(value / start)
     hi = np.log(np.array([p.high for p in free]) / p0)
@@ -323,7 +359,7 @@ def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine
         J = np.empty((len(targets), len(free)))
         for i in range(len(free)):
             h = diff_step
-            for step in ((h, -h) if x[i] + h <= hi[i] else (-h,)):
+            for step in (h, -h) if x[i] + h <= hi[i] else (-h,):
                 xi = x.copy()
                 xi[i] += step
                 ri = r_at(xi)
@@ -331,8 +367,10 @@ def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine
                     J[:, i] = (ri - r0) / step
                     break
             else:
-                raise FitError(f"no derivative along {free[i].key} at {_where(free, p0 * np.exp(x))}: the designs a step "
-                               f"away cannot be evaluated ({failed[-1]['error']})")
+                raise FitError(
+                    f"no derivative along {free[i].key} at {_where(free, p0 * np.exp(x))}: the designs a step "
+                    f"away cannot be evaluated ({failed[-1]['error']})"
+                )
         return J
 
     x0 = np.zeros(len(free))
@@ -349,9 +387,18 @@ def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine
     try:
         for w in stages:
             weight[:] = w
-            res = least_squares(residual, x, jac=lambda x: jacobian(x) / weight[:, None], bounds=(lo, hi),
-                                method="trf", x_scale=1.0, xtol=xtol, ftol=1e-8, gtol=1e-8,
-                                max_nfev=max_evaluations)
+            res = least_squares(
+                residual,
+                x,
+                jac=lambda x: jacobian(x) / weight[:, None],
+                bounds=(lo, hi),
+                method="trf",
+                x_scale=1.0,
+                xtol=xtol,
+                ftol=1e-8,
+                gtol=1e-8,
+                max_nfev=max_evaluations,
+            )
             x = res.x
         J, success, message = jacobian(x), bool(res.success), str(res.message)
     except _Matched as m:
@@ -359,14 +406,26 @@ def fit(base_raw: dict, free: list[FreeParameter], targets: list[Target], refine
         J = jacobian(x)
     JTJ = J.T @ J
     if np.linalg.cond(JTJ) > 1e12:
-        raise FitError("the targets do not determine the free parameters (singular Jacobian): "
-                       "free fewer parameters or add a target")
+        raise FitError(
+            "the targets do not determine the free parameters (singular Jacobian): "
+            "free fewer parameters or add a target"
+        )
     cov = np.linalg.inv(JTJ)
     sd = np.sqrt(np.diag(cov))
     fitted = p0 * np.exp(x)
-    return FitResult(free=free, targets=targets, fitted=fitted, sigma=sd * fitted,
-                     correlation=cov / np.outer(sd, sd), model=row_at(x), evaluations=len(cache),
-                     success=success, message=message, history=history, failed=failed)
+    return FitResult(
+        free=free,
+        targets=targets,
+        fitted=fitted,
+        sigma=sd * fitted,
+        correlation=cov / np.outer(sd, sd),
+        model=row_at(x),
+        evaluations=len(cache),
+        success=success,
+        message=message,
+        history=history,
+        failed=failed,
+    )
 
 
 def _where(free: list[FreeParameter], values: np.ndarray) -> str:
@@ -406,8 +465,9 @@ def fitted_design_text(source_text: str, raw: dict, result: FitResult, name: str
     return text, False
 
 
-def write_fitted_design(target: str | Path, source_text: str, raw: dict, result: FitResult, name: str,
-                        note: str) -> tuple[Path, bool]:
+def write_fitted_design(
+    target: str | Path, source_text: str, raw: dict, result: FitResult, name: str, note: str
+) -> tuple[Path, bool]:
     """Validate and write the fitted design atomically; returns the path and whether the layout was kept."""
     from probe_fem.io import atomic_path
 

@@ -51,8 +51,9 @@ def resolve_key(raw: dict, key: str) -> tuple[tuple[str, ...], float]:
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
             have = sorted(k for k, v in node.items() if isinstance(v, dict)) if isinstance(node, dict) else []
             where = ".".join(parts[: i + 1])
-            raise ValueError(f"{key}: the base design has no section [{where}]"
-                             + (f" (sections: {', '.join(have)})" if have else ""))
+            raise ValueError(
+                f"{key}: the base design has no section [{where}]" + (f" (sections: {', '.join(have)})" if have else "")
+            )
         node = node[part]
     last = parts[-1]
     if last not in node:
@@ -61,13 +62,16 @@ def resolve_key(raw: dict, key: str) -> tuple[tuple[str, ...], float]:
             for other in node:
                 p2 = split_unit(other)
                 if p2 and p2[0] == parsed[0]:
-                    raise ValueError(f"{key}: the base design writes this length as "
-                                     f"{'.'.join(parts[:-1] + (other,))}; use that key (units as in the file)")
+                    raise ValueError(
+                        f"{key}: the base design writes this length as "
+                        f"{'.'.join(parts[:-1] + (other,))}; use that key (units as in the file)"
+                    )
         numeric = sorted(k for k, v in node.items() if _numeric(v))
         close = difflib.get_close_matches(last, numeric, n=1)
         hint = f"; did you mean {'.'.join(parts[:-1] + (close[0],))}?" if close else ""
-        raise ValueError(f"{key}: unknown key (numeric keys of [{'.'.join(parts[:-1])}]: "
-                         f"{', '.join(numeric) or 'none'}){hint}")
+        raise ValueError(
+            f"{key}: unknown key (numeric keys of [{'.'.join(parts[:-1])}]: {', '.join(numeric) or 'none'}){hint}"
+        )
     if not _numeric(node[last]):
         raise ValueError(f"{key} = {node[last]!r} in the base design: not a number; only numbers can vary")
     return parts, float(node[last])

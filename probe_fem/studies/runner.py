@@ -97,10 +97,18 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_study(study: Study, table_path: str | Path, *, serial: bool = False, scheduler: str | None = None,
-              workers: int | None = None, max_new: int | None = None, retry_failed: bool = False,
-              on_start: Callable[[int, int], None] | None = None,
-              on_done: Callable[[dict[str, Any]], None] | None = None) -> StudyRun:
+def run_study(
+    study: Study,
+    table_path: str | Path,
+    *,
+    serial: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    max_new: int | None = None,
+    retry_failed: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> StudyRun:
     """Run (or resume) a study, streaming rows to the CSV table at ``table_path``.
 
     ``serial`` evaluates in this process (no dask); otherwise a local cluster of
@@ -150,8 +158,9 @@ def run_study(study: Study, table_path: str | Path, *, serial: bool = False, sch
     return run
 
 
-def _run_dask(study: Study, todo: list[str], by_key: dict, record, run: StudyRun, scheduler: str | None,
-              workers: int | None) -> None:
+def _run_dask(
+    study: Study, todo: list[str], by_key: dict, record, run: StudyRun, scheduler: str | None, workers: int | None
+) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     s = study.settings
@@ -161,8 +170,9 @@ def _run_dask(study: Study, todo: list[str], by_key: dict, record, run: StudyRun
         run.executor = f"dask scheduler {scheduler}"
     else:
         n = min(workers or default_workers(), len(todo))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         client = Client(cluster)
         run.executor = f"dask local cluster ({n} worker processes × 1 thread)"
     try:
@@ -171,11 +181,15 @@ def _run_dask(study: Study, todo: list[str], by_key: dict, record, run: StudyRun
         run.workers = len(info)
         threaded = [w["nthreads"] for w in info.values() if w["nthreads"] > 1]
         if threaded:
-            run.notes.append(f"{len(threaded)} worker(s) have several threads: points in one worker process run "
-                             "one at a time (gmsh is one instance per process)")
+            run.notes.append(
+                f"{len(threaded)} worker(s) have several threads: points in one worker process run "
+                "one at a time (gmsh is one instance per process)"
+            )
         base = client.scatter([study.base_raw], broadcast=True)[0]  # one future for the whole mapping
-        futures = {client.submit(evaluate_point, base, by_key[k], s.refine, s.modes, key=f"point-{k}",
-                                 pure=False): k for k in todo}
+        futures = {
+            client.submit(evaluate_point, base, by_key[k], s.refine, s.modes, key=f"point-{k}", pure=False): k
+            for k in todo
+        }
         for fut in as_completed(futures):
             k = futures[fut]
             try:

@@ -72,8 +72,14 @@ class Summary:
     max: float
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "mean": self.mean, "std": self.std, "min": self.min, "max": self.max,
-                "percentiles": {f"p{p:g}": v for p, v in self.percentiles.items()}}
+        return {
+            "n": self.n,
+            "mean": self.mean,
+            "std": self.std,
+            "min": self.min,
+            "max": self.max,
+            "percentiles": {f"p{p:g}": v for p, v in self.percentiles.items()},
+        }
 
 
 def summarize(x: np.ndarray, percentiles: list[float] = (5.0, 50.0, 95.0)) -> Summary:
@@ -82,9 +88,14 @@ def summarize(x: np.ndarray, percentiles: list[float] = (5.0, 50.0, 95.0)) -> Su
     x = x[np.isfinite(x)]
     if x.size == 0:
         raise ValueError("no finite values to summarise")
-    return Summary(n=int(x.size), mean=float(x.mean()), std=float(x.std(ddof=1)) if x.size > 1 else 0.0,
-                   percentiles={float(p): float(np.percentile(x, p)) for p in percentiles},
-                   min=float(x.min()), max=float(x.max()))
+    return Summary(
+        n=int(x.size),
+        mean=float(x.mean()),
+        std=float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        percentiles={float(p): float(np.percentile(x, p)) for p in percentiles},
+        min=float(x.min()),
+        max=float(x.max()),
+    )
 
 
 def rank_correlations(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -113,10 +124,15 @@ class SobolResult:
         return [int(i) for i in np.argsort(-self.ST)]
 
     def to_dict(self) -> dict:
-        return {"method": self.method, **({"surrogate": self.quality} if self.quality else {}),
-                "inputs": {n: {"S1": float(a), "S1_conf95": float(b), "ST": float(c), "ST_conf95": float(d)}
-                           for n, a, b, c, d in zip(self.names, self.S1, self.S1_conf, self.ST, self.ST_conf)},
-                "ranking_by_ST": [self.names[i] for i in self.ranking()]}
+        return {
+            "method": self.method,
+            **({"surrogate": self.quality} if self.quality else {}),
+            "inputs": {
+                n: {"S1": float(a), "S1_conf95": float(b), "ST": float(c), "ST_conf95": float(d)}
+                for n, a, b, c, d in zip(self.names, self.S1, self.S1_conf, self.ST, self.ST_conf)
+            },
+            "ranking_by_ST": [self.names[i] for i in self.ranking()],
+        }
 
 
 def sobol_indices(Y: np.ndarray, names: list[str], seed: int = 0, method: str | None = None) -> SobolResult:
@@ -126,12 +142,19 @@ def sobol_indices(Y: np.ndarray, names: list[str], seed: int = 0, method: str | 
     d = len(names)
     Y = np.asarray(Y, float)
     if Y.size % (d + 2) or not np.all(np.isfinite(Y)):
-        raise ValueError(f"need N·(d+2) finite outputs of a Saltelli sample (d = {d}); got {Y.size}, "
-                         f"{int(np.sum(~np.isfinite(Y)))} not finite")
+        raise ValueError(
+            f"need N·(d+2) finite outputs of a Saltelli sample (d = {d}); got {Y.size}, "
+            f"{int(np.sum(~np.isfinite(Y)))} not finite"
+        )
     si = sobol.analyze(_problem(d, names), Y, calc_second_order=False, seed=seed)
-    return SobolResult(names=list(names), S1=np.asarray(si["S1"]), S1_conf=np.asarray(si["S1_conf"]),
-                       ST=np.asarray(si["ST"]), ST_conf=np.asarray(si["ST_conf"]),
-                       method=method or f"direct (Saltelli, N = {Y.size // (d + 2)})")
+    return SobolResult(
+        names=list(names),
+        S1=np.asarray(si["S1"]),
+        S1_conf=np.asarray(si["S1_conf"]),
+        ST=np.asarray(si["ST"]),
+        ST_conf=np.asarray(si["ST_conf"]),
+        method=method or f"direct (Saltelli, N = {Y.size // (d + 2)})",
+    )
 
 
 @dataclass
@@ -186,8 +209,16 @@ def fit_surrogate(X: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) 
     return Surrogate(kind=kind, center=center, scale=scale, terms=terms, coef=coef, q2=q2)
 
 
-def surrogate_sobol(X: np.ndarray, y: np.ndarray, names: list[str], ppf: Callable[[np.ndarray], np.ndarray],
-                    lo: np.ndarray, hi: np.ndarray, seed: int = 0, N: int = 2**13) -> SobolResult:
+def surrogate_sobol(
+    X: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    ppf: Callable[[np.ndarray], np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seed: int = 0,
+    N: int = 2**13,
+) -> SobolResult:
     """Sobol' indices of a positive output from a response surface of log(y) fitted to (X, y).
 
     ``ppf`` maps unit-cube samples (n × d) to input values, so the indices are
@@ -197,7 +228,11 @@ def surrogate_sobol(X: np.ndarray, y: np.ndarray, names: list[str], ppf: Callabl
     s = fit_surrogate(X[ok], np.log(y[ok]), lo, hi)
     U = saltelli(N, X.shape[1], seed)
     Y = np.exp(s(ppf(U)))
-    r = sobol_indices(Y, names, seed, method=f"surrogate ({s.kind} response surface of log output, "
-                                              f"{int(ok.sum())} FEM points, LOO Q² = {s.q2:.4f})")
+    r = sobol_indices(
+        Y,
+        names,
+        seed,
+        method=f"surrogate ({s.kind} response surface of log output, {int(ok.sum())} FEM points, LOO Q² = {s.q2:.4f})",
+    )
     r.quality = {"kind": s.kind, "terms": len(s.terms), "points": int(ok.sum()), "loo_q2_log_output": s.q2}
     return r

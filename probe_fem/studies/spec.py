@@ -243,6 +243,7 @@ class Study:
         """Overrides of every point: dotted key (as written) → value (file units)."""
         return [dict(zip(self.keys, map(float, row))) for row in self.values()]
 
+
 def default_range(key: str) -> tuple[float, float, str] | None:
     """Default (low, high, origin) of a dotted key in the key's own units, or ``None``."""
     parts = key.split(".")
@@ -325,8 +326,10 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
     lo = hi = None
     if method in ("grid", "list"):
         for f in sorted(given & set(dist_fields)):
-            msgs.append(f"{where}.{f}: not used by method {method!r} (give values"
-                        + (" or start, stop, num)" if method == "grid" else ")"))
+            msgs.append(
+                f"{where}.{f}: not used by method {method!r} (give values"
+                + (" or start, stop, num)" if method == "grid" else ")")
+            )
         ranged = given & {"start", "stop", "num"}
         if method == "list" and ranged:
             msgs.append(f"{where}: method 'list' takes values = [...], not start/stop/num")
@@ -339,11 +342,15 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
                 msgs.append(f"{where}.stop = {spec.stop!r}: must differ from start")
             values = tuple(float(v) for v in np.linspace(spec.start, spec.stop, spec.num))
         elif ranged:
-            msgs.append(f"{where}: start, stop and num go together (missing: "
-                        f"{', '.join(sorted({'start', 'stop', 'num'} - ranged))})")
+            msgs.append(
+                f"{where}: start, stop and num go together (missing: "
+                f"{', '.join(sorted({'start', 'stop', 'num'} - ranged))})"
+            )
         else:
-            msgs.append(f"{where}: missing values (a list, in the file's units{u})"
-                        + (" or start, stop, num" if method == "grid" else ""))
+            msgs.append(
+                f"{where}: missing values (a list, in the file's units{u})"
+                + (" or start, stop, num" if method == "grid" else "")
+            )
         if values is not None and len(set(values)) != len(values) and method == "grid":
             msgs.append(f"{where}.values: repeated values in a grid")
         checked = values or ()
@@ -363,8 +370,10 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
         if lo is None or hi is None:
             dr = default_range(key)
             if dr is None:
-                msgs.append(f"{where}: give low and high{u} (no default range for this key; defaults exist for "
-                            f"{', '.join(sorted(DEFAULT_RANGES))})")
+                msgs.append(
+                    f"{where}: give low and high{u} (no default range for this key; defaults exist for "
+                    f"{', '.join(sorted(DEFAULT_RANGES))})"
+                )
                 return None
             lo = dr[0] if lo is None else lo
             hi = dr[1] if hi is None else hi
@@ -376,8 +385,7 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
             if lo <= 0:
                 msgs.append(f"{where}.low = {lo!r}: a log-normal distribution needs low > 0")
             if spec.median is not None and not lo <= spec.median <= hi:
-                msgs.append(f"{where}.median = {spec.median!r}: must lie within [low, high] = "
-                            f"[{lo:g}, {hi:g}]{u}")
+                msgs.append(f"{where}.median = {spec.median!r}: must lie within [low, high] = [{lo:g}, {hi:g}]{u}")
         checked = (lo, hi)
     for v in dict.fromkeys(checked):
         for m in field_errors(raw, key, v):
@@ -387,8 +395,19 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
             msgs.append(f"{where}.{name}: {v:g}{u} is outside the design's allowed range: {reason}")
     if len(msgs) > n0:
         return None
-    return Parameter(key=key, path=path, base_value=base_value, values=values, distribution=spec.distribution,
-                     low=lo, high=hi, mean=spec.mean, std=spec.std, median=spec.median, sigma_ln=spec.sigma_ln)
+    return Parameter(
+        key=key,
+        path=path,
+        base_value=base_value,
+        values=values,
+        distribution=spec.distribution,
+        low=lo,
+        high=hi,
+        mean=spec.mean,
+        std=spec.std,
+        median=spec.median,
+        sigma_ln=spec.sigma_ln,
+    )
 
 
 def _value_name(v: float, lo: float | None, hi: float | None) -> str:
@@ -413,8 +432,9 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
     try:
         base = parse_design(base_raw, str(design_path))
     except DesignError as exc:
-        raise StudyError([f"study.design = {s.design!r}: the base design is invalid: {m}" for m in exc.messages],
-                         source) from None
+        raise StudyError(
+            [f"study.design = {s.design!r}: the base design is invalid: {m}" for m in exc.messages], source
+        ) from None
     sampled = s.method in ("monte-carlo", "latin-hypercube", "sobol")
     if sampled and s.samples is None:
         msgs.append(f"study.samples: missing; method {s.method!r} needs a number of samples")
@@ -429,8 +449,14 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
     if s.method == "list":
         lengths = {p.key: len(p.values) for p in params_t}
         if len(set(lengths.values())) > 1:
-            raise StudyError(["parameters: method 'list' needs equally many values per parameter (got "
-                              + ", ".join(f"{k}: {n}" for k, n in lengths.items()) + ")"], source)
+            raise StudyError(
+                [
+                    "parameters: method 'list' needs equally many values per parameter (got "
+                    + ", ".join(f"{k}: {n}" for k, n in lengths.items())
+                    + ")"
+                ],
+                source,
+            )
     if s.method == "grid":
         n = math.prod(len(p.values) for p in params_t)
     elif s.method == "list":
@@ -441,8 +467,7 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
         n = s.samples
     if n > MAX_POINTS:
         raise StudyError([f"study: {n:,} points; allowed at most {MAX_POINTS:,}"], source)
-    return Study(settings=s, parameters=params_t, base_raw=base_raw, base=base, design_path=design_path,
-                 source=source)
+    return Study(settings=s, parameters=params_t, base_raw=base_raw, base=base, design_path=design_path, source=source)
 
 
 def load_study(path: str | Path) -> Study:

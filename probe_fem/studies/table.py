@@ -71,8 +71,10 @@ class ResultTable:
         if header is None:
             return {}, notes
         if tuple(header) != self.columns:
-            raise TableError(f"{self.path}: columns differ from this study's ({', '.join(header[:8])}, …); it was "
-                             "written by another study: use another --out or remove the file")
+            raise TableError(
+                f"{self.path}: columns differ from this study's ({', '.join(header[:8])}, …); it was "
+                "written by another study: use another --out or remove the file"
+            )
         rows: dict[str, dict[str, Any]] = {}
         for n, cells in enumerate(reader, start=2):
             if len(cells) != len(self.columns):
@@ -93,8 +95,10 @@ class ResultTable:
         from probe_fem.io import atomic_path
 
         with atomic_path(self.path) as tmp:
-            tmp.write_text(self._line(dict(zip(self.columns, self.columns))) + "".join(self._line(r) for r in rows),
-                           encoding="utf-8")
+            tmp.write_text(
+                self._line(dict(zip(self.columns, self.columns))) + "".join(self._line(r) for r in rows),
+                encoding="utf-8",
+            )
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row with a single write, flushed and fsynced (creates the file with its header first)."""
