@@ -124,7 +124,8 @@ def demodulate(
         groups.setdefault(key, []).append(mask)
     results = []
     for vm in sorted(groups):
-        pooled = {1: ([], [], []), -1: ([], [], [])}
+        # per sign: (fit value, samples) per segment, per-period ΔV values, per-period Q_total values
+        pooled: dict[int, tuple[list[tuple[float, int]], list[float], list[float]]] = {p: ([], [], []) for p in (1, -1)}
         for mask in groups[vm]:
             seg = demodulate_segment(tr, mask, period, settle, knot_periods)
             for p in (1, -1):
@@ -134,13 +135,13 @@ def demodulate(
                 pooled[p][2].extend(per_q)
         pair = []
         for p in (1, -1):
-            fits, per_v, per_q = pooled[p]
+            fits, all_v, all_q = pooled[p]
             n = sum(w for _, w in fits)
             dV = sum(v * w for v, w in fits) / n
-            u_dV = float(np.std(per_v, ddof=1) / np.sqrt(len(per_v)))
+            u_dV = float(np.std(all_v, ddof=1) / np.sqrt(len(all_v)))
             dT, u_dT = calibration.temperature_rise(dV, u_dV)
             Q, uQ = calibration.probe_power(dV, u_dV)
-            qt = float(np.mean(per_q))
+            qt = float(np.mean(all_q))
             pair.append(
                 PhaseResult(
                     V_M=vm * p,
@@ -151,9 +152,9 @@ def demodulate(
                     Q_P=float(Q),
                     u_Q_P=float(uQ),
                     Q_total=qt,
-                    u_Q_total=float(np.std(per_q, ddof=1) / np.sqrt(len(per_q))),
-                    periods=len(per_v),
+                    u_Q_total=float(np.std(all_q, ddof=1) / np.sqrt(len(all_q))),
+                    periods=len(all_v),
                 )
             )
-        results.append(tuple(pair))
+        results.append((pair[0], pair[1]))
     return results

@@ -141,13 +141,13 @@ class Junction:
         kT = K_B * self.T / EV
         E = np.linspace(-40 * kT, 40 * kT, 8001)
         minus_df = 1 / (4 * kT * np.cosh(E / (2 * kT)) ** 2)
-        return G0 * np.trapezoid(self.transmission(E) * minus_df, E)
+        return float(G0 * np.trapezoid(self.transmission(E) * minus_df, E))
 
     @property
     def seebeck(self) -> float:
         """Mott thermopower S = −(π² k_B² T/3e)·τ'(E_F)/τ(E_F) (V/K), from the model's own τ'(E_F)."""
         t, dt = self.transmission(np.array([0.0]))[0], self.transmission.derivative(np.array([0.0]))[0]
-        return -(np.pi**2 * K_B**2 * self.T / (3 * E_CHARGE)) * dt / t / EV
+        return float(-(np.pi**2 * K_B**2 * self.T / (3 * E_CHARGE)) * dt / t / EV)
 
     @property
     def seebeck_exact(self) -> float:
@@ -155,7 +155,7 @@ class Junction:
         kT = K_B * self.T / EV
         E = np.linspace(-40 * kT, 40 * kT, 8001)
         w = self.transmission(E) / (4 * kT * np.cosh(E / (2 * kT)) ** 2)
-        return -np.trapezoid(E * w, E) / np.trapezoid(w, E) / self.T  # eV/(e·K) = V/K
+        return float(-np.trapezoid(E * w, E) / np.trapezoid(w, E) / self.T)  # eV/(e·K) = V/K
 
     def asymmetry_linear(self, V, exact: bool = False) -> np.ndarray:
         """Eq. 2: 2·G·T·S·V (W), with the Mott S (default) or the exact linear-response S."""

@@ -58,7 +58,7 @@ def simulate(
     R, S = calibration.R_P.value, calibration.S_TC.value
     model = junction.currents(np.concatenate([amplitudes, -np.asarray(amplitudes)]))
     n_amp = len(amplitudes)
-    cols = {k: [] for k in ("t", "v", "b", "i", "s")}
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "v", "b", "i", "s")}
     truths = []
     t0, seg = 0.0, 0
     for a, vm in enumerate(amplitudes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class Traces:
         """Write NPZ or CSV (by suffix), atomically."""
         from probe_fem.io import atomic_path
 
-        cols = dict(zip(COLUMNS, (self.t, self.v_tc, self.bias, self.current, self.segment)))
+        cols: dict[str, Any] = dict(zip(COLUMNS, (self.t, self.v_tc, self.bias, self.current, self.segment)))
         with atomic_path(path) as tmp:
             if Path(path).suffix == ".npz":
                 with open(tmp, "wb") as fh:

@@ -90,7 +90,7 @@ def build(
         note="uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included",
     )
     m = design.measured
-    if m.R_P_K_per_W is not None:
+    if m.R_P_K_per_W is not None and m.R_P_uncertainty_K_per_W is not None:  # given together (validated)
         dev = (report.R_P - m.R_P_K_per_W) / m.R_P_K_per_W
         R_P = Quantity(
             value=m.R_P_K_per_W,

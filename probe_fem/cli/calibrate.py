@@ -49,8 +49,8 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
         f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})"
     )
-    for f in files:
-        console.print(f"wrote {f}")
+    for path in files:
+        console.print(f"wrote {path}")
     return 0
 
 
@@ -220,7 +220,7 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
     for i, (f, r) in enumerate(zip(s.refine, s.reports)):
         t.add_row(f"×{f:g}", f"{r.dofs:,}", f"{r.elements:,}", f"{r.R_P:,.1f}", f"{s.changes[i - 1]:.3%}" if i else "")
     console.print(t)
-    if s.order is not None:
+    if s.order is not None and s.extrapolated is not None:
         console.print(
             f"observed order {s.order:.2f}; Richardson-extrapolated R_P = {s.extrapolated:,.1f} K/W "
             f"({(s.extrapolated - PUBLISHED_RP) / PUBLISHED_RP:+.2%} from the published value)"
@@ -234,6 +234,6 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
         ),
         plot_convergence(s, out / "convergence.png"),
     ]
-    for f in files:
-        console.print(f"wrote {f}")
+    for path in files:
+        console.print(f"wrote {path}")
     return 0

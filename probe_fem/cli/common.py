@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from probe_fem.design.messages import interval_text
@@ -46,7 +47,8 @@ def bounded(
 def quantity_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
     """A quantity / value / unit table."""
     t = Table(title=title)
-    for col, just in (("quantity", "left"), ("value", "right"), ("unit", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (("quantity", "left"), ("value", "right"), ("unit", "left"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for row in rows:
         t.add_row(*row)

@@ -33,7 +33,8 @@ def interval_text(
 
 def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
     """(lo, hi, lo_open, hi_open) from the Gt/Ge/Lt/Le metadata of a pydantic field, optional or not."""
-    lo = hi = None
+    lo: float | None = None
+    hi: float | None = None
     lo_open = hi_open = True
 
     def walk(a: Any) -> None:
@@ -41,13 +42,13 @@ def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
         for m in [*getattr(a, "__metadata__", ()), *getattr(a, "metadata", ())]:
             for c in getattr(m, "metadata", [m]):
                 if isinstance(c, at.Gt):
-                    lo = c.gt
+                    lo = float(c.gt)  # type: ignore[arg-type]  # bounds in this package are numbers
                 elif isinstance(c, at.Ge):
-                    lo, lo_open = c.ge, False
+                    lo, lo_open = float(c.ge), False  # type: ignore[arg-type]
                 elif isinstance(c, at.Lt):
-                    hi = c.lt
+                    hi = float(c.lt)  # type: ignore[arg-type]
                 elif isinstance(c, at.Le):
-                    hi, hi_open = c.le, False
+                    hi, hi_open = float(c.le), False  # type: ignore[arg-type]
         for arg in get_args(a):
             walk(arg)
 
@@ -58,7 +59,8 @@ def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
 
 def _range_text(model: type[BaseModel], loc: tuple, factor: float, unit: str) -> str:
     """'allowed (0, 1000] um' for the field at ``loc``."""
-    cls, info = model, None
+    cls: Any = model
+    info = None
     for part in loc:
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
             return ""
@@ -90,7 +92,7 @@ def format_errors(err: ValidationError, given: dict) -> list[str]:
         path, value, factor = _user_field(loc, given)
         unit = given[loc][0].rpartition("_")[2] if loc in given else ""
         if e["type"] == "missing":
-            hint = " (give a unit, e.g. " + loc[-1][:-2] + "_um)" if str(loc[-1]).endswith("_m") else ""
+            hint = " (give a unit, e.g. " + str(loc[-1])[:-2] + "_um)" if str(loc[-1]).endswith("_m") else ""
             out.append(f"{path}: missing required field{hint}")
         elif e["type"] == "extra_forbidden":
             known = _fields_at(Design, loc[:-1])

@@ -42,11 +42,6 @@ class DesignError(InputError):
     kind = "design"
 
 
-def _length(lo: float, hi: float):
-    """A length in metres, allowed in the open/closed interval ``(lo, hi]``."""
-    return Annotated[float, Field(gt=lo, le=hi)]
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,18 +49,18 @@ class _Section(BaseModel):
 class Body(_Section):
     """SiN probe body (cantilever), clamped at its root."""
 
-    length_m: _length(0, 1e-3)
-    width_m: _length(0, 1e-3)
-    thickness_m: _length(0, 2e-5)
+    length_m: Annotated[float, Field(gt=0, le=1e-3)]
+    width_m: Annotated[float, Field(gt=0, le=1e-3)]
+    thickness_m: Annotated[float, Field(gt=0, le=2e-5)]
     material: str
 
 
 class Tip(_Section):
     """Pyramidal tip core; the films coat it conformally."""
 
-    height_m: _length(0, 5e-5)
-    base_m: _length(0, 1e-4)
-    apex_radius_m: _length(0, 2e-6)
+    height_m: Annotated[float, Field(gt=0, le=5e-5)]
+    base_m: Annotated[float, Field(gt=0, le=1e-4)]
+    apex_radius_m: Annotated[float, Field(gt=0, le=2e-6)]
     setback_m: Annotated[float, Field(ge=0, le=1e-3)]
     material: str
 
@@ -73,11 +68,11 @@ class Tip(_Section):
 class Thermocouple(_Section):
     """Au–Cr thin-film thermocouple: two legs on the body, a split shell on the tip."""
 
-    thickness_m: _length(0, 1e-6)
-    leg_width_m: _length(0, 1e-3)
-    leg_gap_m: _length(0, 1e-3)
+    thickness_m: Annotated[float, Field(gt=0, le=1e-6)]
+    leg_width_m: Annotated[float, Field(gt=0, le=1e-3)]
+    leg_gap_m: Annotated[float, Field(gt=0, le=1e-3)]
     junction_below_apex_m: Annotated[float, Field(le=5e-5)]
-    junction_length_m: _length(0, 1e-5)
+    junction_length_m: Annotated[float, Field(gt=0, le=1e-5)]
     au_material: str
     cr_material: str
 
@@ -85,29 +80,29 @@ class Thermocouple(_Section):
 class Film(_Section):
     """A conformal film: the SiN insulator (full width) or the Au electrode (``width``)."""
 
-    thickness_m: _length(0, 1e-6)
+    thickness_m: Annotated[float, Field(gt=0, le=1e-6)]
     material: str
-    width_m: _length(0, 1e-3) | None = None
+    width_m: Annotated[float, Field(gt=0, le=1e-3)] | None = None
 
 
 class Source(_Section):
     """Heat deposited uniformly on the apex cap."""
 
-    power_W: _length(0, 1.0) = 1e-6
+    power_W: Annotated[float, Field(gt=0, le=1.0)] = 1e-6
 
 
 class Sink(_Section):
     """Heat-sink (chip) temperature at the body's root."""
 
-    temperature_K: _length(0, 2000) = 300.0
+    temperature_K: Annotated[float, Field(gt=0, le=2000)] = 300.0
 
 
 class MeshSettings(_Section):
     """Target element sizes; sizes grow by ``growth`` per unit distance from apex and junction."""
 
-    size_apex_m: _length(0, 1e-5)
-    size_tc_m: _length(0, 1e-5)
-    size_far_m: _length(0, 1e-4)
+    size_apex_m: Annotated[float, Field(gt=0, le=1e-5)]
+    size_tc_m: Annotated[float, Field(gt=0, le=1e-5)]
+    size_far_m: Annotated[float, Field(gt=0, le=1e-4)]
     growth: Annotated[float, Field(gt=0, le=5)] = 0.5
     seed: Annotated[int, Field(ge=0)] = 1
 
@@ -118,7 +113,7 @@ class Measured(_Section):
     R_P_K_per_W: Annotated[float, Field(gt=0, le=1e12)] | None = None
     R_P_uncertainty_K_per_W: Annotated[float, Field(ge=0, le=1e12)] | None = None
     S_TC_uV_per_K: Annotated[float, Field(gt=0, le=1e4)] = paper.S_TC_V_PER_K * 1e6
-    S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] = 0.2
+    S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] = paper.S_TC_UNCERTAINTY_V_PER_K * 1e6
     source: str = (
         f"{paper.REFERENCE}: S_TC = {paper.S_TC_V_PER_K * 1e6:g} +/- {paper.S_TC_UNCERTAINTY_V_PER_K * 1e6:g} uV/K"
     )

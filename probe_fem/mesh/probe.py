@@ -99,6 +99,7 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
     b0 = d.tip.base_m * um / 2
     a0 = d.core_apex_half_width * um
     h = d.tip.height_m * um
+    assert d.electrode.width_m is not None, "validated designs always give the electrode width"
     We = d.electrode.width_m * um
     tc = d.thermocouple
     g, w = tc.leg_gap_m * um, tc.leg_width_m * um
