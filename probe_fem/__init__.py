@@ -38,7 +38,7 @@ _LAZY = {
     "PRESETS": "probe_fem.analysis",
     "load_study": "probe_fem.studies",
     "run_study": "probe_fem.studies",
-    "fit": "probe_fem.studies",
+    "fit": "probe_fem.studies.fit",
 }
 
 __all__ = [
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from probe_fem.calibration import Calibration
     from probe_fem.design import Design, load_design
     from probe_fem.pipeline import CalibrationRun, calibrate
-    from probe_fem.studies import fit, load_study, run_study
+    from probe_fem.studies import load_study, run_study
+    from probe_fem.studies.fit import fit
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ from conftest import coarse_design_file, raw_reference
 from probe_fem.cli.main import main
 from probe_fem.design.load import embedded_design_path, load_design
 from probe_fem.studies.evaluate import evaluate_point
-from probe_fem.studies.fit import ALIASES, parse_free, parse_target, resolve_free
+from probe_fem.studies.targets import ALIASES, parse_free, parse_target, resolve_free
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
 
 TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 18.28 µm, 200 W/(m·K)

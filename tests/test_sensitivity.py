@@ -10,7 +10,7 @@ from scipy import stats
 
 from probe_fem.plots import studies as study_plots
 from probe_fem.studies import sensitivity as sa
-from probe_fem.studies.spec import Parameter
+from probe_fem.studies.parameters import Parameter
 
 
 # ---------------------------------------------------------------- Ishigami

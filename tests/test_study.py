@@ -16,8 +16,9 @@ from conftest import raw_reference
 
 from probe_fem.cli.main import main
 from probe_fem.design.load import embedded_design_path, parse_design
+from probe_fem.studies.parameters import DEFAULT_RANGES
 from probe_fem.studies.runner import run_study
-from probe_fem.studies.spec import DEFAULT_RANGES, StudyError, load_study, parse_study
+from probe_fem.studies.spec import StudyError, load_study, parse_study
 from probe_fem.studies.table import ResultTable, TableError
 
 VOLATILE = {"seconds_s", "pid", "mesh_cached"}  # differ between runs by nature

@@ -2,7 +2,7 @@
 
 Samples live on the unit hypercube (probabilities in (0, 1)); a study maps
 them to parameter values by each parameter's inverse CDF
-(:meth:`probe_fem.studies.spec.Parameter.ppf`), so Monte Carlo, Latin hypercube and
+(:meth:`probe_fem.studies.parameters.Parameter.ppf`), so Monte Carlo, Latin hypercube and
 Saltelli samples share one transform.
 
 Sobol' indices (first order S1, total ST) come from SALib:
@@ -23,7 +23,7 @@ The figures of a study (histograms, sensitivity bars, sweeps) are in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +82,7 @@ class Summary:
         }
 
 
-def summarize(x: np.ndarray, percentiles: list[float] = (5.0, 50.0, 95.0)) -> Summary:
+def summarize(x: np.ndarray, percentiles: Sequence[float] = (5.0, 50.0, 95.0)) -> Summary:
     """Mean, sample std, percentiles, min and max of the finite values of ``x``."""
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]

@@ -14,6 +14,8 @@ keys *as written in the design file* (unit suffix included:
 * ``sobol`` — Saltelli's scheme for SALib's Sobol estimator,
   ``samples × (parameters + 2)`` points.
 
+Parameters, their distributions and default ranges are in :mod:`probe_fem.studies.parameters`.
+
 A study file::
 
     [study]
@@ -58,30 +60,10 @@ from probe_fem.design.messages import field_bounds, interval_text
 from probe_fem.design.schema import Design, DesignError
 from probe_fem.errors import InputError
 from probe_fem.studies.keys import field_errors, key_unit, resolve_key
-from probe_fem.units import LENGTH_UNITS, split_unit
+from probe_fem.studies.parameters import DEFAULT_RANGES, DISTRIBUTIONS, Parameter, default_range
 
 METHODS = ("grid", "list", "monte-carlo", "latin-hypercube", "sobol")
-DISTRIBUTIONS = ("uniform", "normal", "lognormal")
 MAX_POINTS = 100_000
-
-# Default ranges (SI; lengths in m) for ``distribution = "..."`` without low/high.  Materials by the
-# names of the embedded NTISTP design; values from ../shared/physics.md (literature / estimates).
-DEFAULT_RANGES: dict[str, tuple[float, float, str]] = {
-    "materials.au_film.k_W_mK": (120.0, 300.0, "50-150 nm evaporated Au, from resistivity via Wiedemann-Franz"),
-    "materials.cr_film.k_W_mK": (10.0, 60.0, "Cr film, resistivity 58-107 uOhm cm"),
-    "materials.sin_lpcvd.k_W_mK": (1.5, 3.2, "low-stress LPCVD SiN (Stojanovic 2007; Zink & Hellman)"),
-    "materials.sin_pecvd.k_W_mK": (0.8, 1.7, "PECVD SiN"),
-    "materials.sin_lpcvd.rho_kg_m3": (2900.0, 3100.0, "LPCVD SiN"),
-    "materials.sin_pecvd.rho_kg_m3": (2300.0, 2800.0, "PECVD SiN"),
-    "materials.sin_pecvd.cp_J_kgK": (700.0, 800.0, "PECVD SiN"),
-    "body.length_m": (20e-6, 250e-6, "SiN-body thermocouple probes"),
-    "body.width_m": (10e-6, 60e-6, "SiN-body thermocouple probes"),
-    "body.thickness_m": (0.5e-6, 1.5e-6, "SiN body"),
-    "tip.height_m": (3e-6, 10e-6, "KOH-moulded pyramid"),
-    "tip.apex_radius_m": (20e-9, 150e-9, "apex radius"),
-    "thermocouple.thickness_m": (30e-9, 100e-9, "Au/Cr legs"),
-    "electrode.thickness_m": (100e-9, 200e-9, "outer Au electrode"),
-}
 
 
 class StudyError(InputError):
@@ -134,58 +116,6 @@ class StudyFile(_Section):
 
 # ---------------------------------------------------------------- validated study
 @dataclass(frozen=True)
-class Parameter:
-    """A varied design value.  ``key`` is dotted as written in the design file; values in its units."""
-
-    key: str
-    path: tuple[str, ...]
-    base_value: float
-    values: tuple[float, ...] | None = None
-    distribution: str | None = None
-    low: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    median: float | None = None
-    sigma_ln: float | None = None
-
-    @property
-    def unit(self) -> str:
-        """Unit of the values as written (``um``, ``nm``, ``W/(m·K)``, ...; empty if none)."""
-        return key_unit(self.key)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Map probabilities ``u`` in (0, 1) to values (file units) by the inverse CDF."""
-        from scipy import stats
-
-        u = np.asarray(u, float)
-        lo, hi = self.low, self.high
-        if self.distribution == "uniform":
-            return lo + u * (hi - lo)
-        if self.distribution == "normal":
-            a, b = (lo - self.mean) / self.std, (hi - self.mean) / self.std
-            return stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.std)
-        if self.distribution == "lognormal":
-            mu = math.log(self.median)
-            a, b = (math.log(lo) - mu) / self.sigma_ln, (math.log(hi) - mu) / self.sigma_ln
-            return np.exp(stats.truncnorm.ppf(u, a, b, loc=mu, scale=self.sigma_ln))
-        raise ValueError(f"{self.key}: no distribution (values are listed)")
-
-    def describe(self) -> str:
-        """One line for tables: the values or the distribution, with units."""
-        u = f" {self.unit}" if self.unit else ""
-        if self.values is not None:
-            shown = ", ".join(f"{v:g}" for v in self.values[:6]) + (", …" if len(self.values) > 6 else "")
-            return f"{len(self.values)} values: {shown}{u}"
-        rng = f"[{self.low:g}, {self.high:g}]{u}"
-        if self.distribution == "uniform":
-            return f"uniform {rng}"
-        if self.distribution == "normal":
-            return f"normal mean {self.mean:g}, std {self.std:g}, truncated to {rng}"
-        return f"log-normal median {self.median:g}, σ_ln {self.sigma_ln:g}, truncated to {rng}"
-
-
-@dataclass(frozen=True)
 class Study:
     """A validated study: base design (raw mapping and parsed), parameters and run settings."""
 
@@ -222,40 +152,27 @@ class Study:
         from probe_fem.studies import sensitivity
 
         s, d = self.settings, len(self.parameters)
+        if not self.sampled:
+            raise ValueError(f"method {self.method!r} does not sample")
+        assert s.samples is not None  # parse_study requires samples for a sampled method
         if self.method == "monte-carlo":
             return sensitivity.monte_carlo(s.samples, d, s.seed)
         if self.method == "latin-hypercube":
             return sensitivity.latin_hypercube(s.samples, d, s.seed)
-        if self.method == "sobol":
-            return sensitivity.saltelli(s.samples, d, s.seed)
-        raise ValueError(f"method {self.method!r} does not sample")
+        return sensitivity.saltelli(s.samples, d, s.seed)
 
     def values(self) -> np.ndarray:
         """Parameter values of every point (n × d, file units), in point order."""
         if self.method == "grid":
-            return np.array(list(itertools.product(*[p.values for p in self.parameters])), float)
+            return np.array(list(itertools.product(*[p.listed() for p in self.parameters])), float)
         if self.method == "list":
-            return np.column_stack([p.values for p in self.parameters]).astype(float)
+            return np.column_stack([p.listed() for p in self.parameters]).astype(float)
         U = self.unit_samples()
         return np.column_stack([p.ppf(U[:, j]) for j, p in enumerate(self.parameters)])
 
     def points(self) -> list[dict[str, float]]:
         """Overrides of every point: dotted key (as written) → value (file units)."""
         return [dict(zip(self.keys, map(float, row))) for row in self.values()]
-
-
-def default_range(key: str) -> tuple[float, float, str] | None:
-    """Default (low, high, origin) of a dotted key in the key's own units, or ``None``."""
-    parts = key.split(".")
-    parsed = split_unit(parts[-1])
-    if parsed:
-        si_key = ".".join(parts[:-1] + [parsed[0] + "_m"])
-        if si_key in DEFAULT_RANGES:
-            lo, hi, note = DEFAULT_RANGES[si_key]
-            f = LENGTH_UNITS[parsed[1]]
-            return lo / f, hi / f, note
-        return None
-    return DEFAULT_RANGES.get(key)
 
 
 # ---------------------------------------------------------------- loading
@@ -340,6 +257,7 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
         elif ranged == {"start", "stop", "num"}:
             if spec.start == spec.stop:
                 msgs.append(f"{where}.stop = {spec.stop!r}: must differ from start")
+            assert spec.start is not None and spec.stop is not None and spec.num is not None  # all three given
             values = tuple(float(v) for v in np.linspace(spec.start, spec.stop, spec.num))
         elif ranged:
             msgs.append(
@@ -447,7 +365,7 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
         raise StudyError(msgs, source)
     params_t = tuple(p for p in params if p is not None)
     if s.method == "list":
-        lengths = {p.key: len(p.values) for p in params_t}
+        lengths = {p.key: len(p.listed()) for p in params_t}
         if len(set(lengths.values())) > 1:
             raise StudyError(
                 [
@@ -457,14 +375,14 @@ def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Pat
                 ],
                 source,
             )
+    n: int
     if s.method == "grid":
-        n = math.prod(len(p.values) for p in params_t)
+        n = math.prod(len(p.listed()) for p in params_t)
     elif s.method == "list":
-        n = len(params_t[0].values)
-    elif s.method == "sobol":
-        n = s.samples * (len(params_t) + 2)
+        n = len(params_t[0].listed())
     else:
-        n = s.samples
+        assert s.samples is not None  # a sampled method without samples was reported above
+        n = s.samples * (len(params_t) + 2) if s.method == "sobol" else s.samples
     if n > MAX_POINTS:
         raise StudyError([f"study: {n:,} points; allowed at most {MAX_POINTS:,}"], source)
     return Study(settings=s, parameters=params_t, base_raw=base_raw, base=base, design_path=design_path, source=source)
