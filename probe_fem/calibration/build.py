@@ -15,6 +15,7 @@ from probe_fem.calibration.schema import (
     Modulation,
     Network,
     Quantity,
+    TransferFunction,
     now_utc,
 )
 
@@ -128,6 +129,11 @@ def build(
                 worst_relative_error=max(v.errors.values()),
                 max_frequency_within_tolerance_Hz=v.max_frequency,
                 quasi_static=v.ok,
+            ),
+            transfer_function=TransferFunction(
+                rates_per_s=dynamics.rom.lam.tolist(),
+                residues_K_per_J=dynamics.rom.r.tolist(),
+                verified_max_relative_error=dynamics.check.max_error,
             ),
         )
     net = (

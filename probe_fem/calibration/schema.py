@@ -13,16 +13,18 @@ every field.  Conversions propagate standard uncertainties to first order:
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from probe_fem.errors import InputError
+from probe_fem.physics.pole_residue import PoleResidue
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: dynamics.transfer_function (1.0 files load unchanged)
 
 
 class CalibrationError(InputError):
@@ -56,6 +58,29 @@ class Modulation(_Strict):
     quasi_static: bool
 
 
+class TransferFunction(_Strict):
+    """ΔT_TC/Q_P at the thermocouple as H(s) = Σ r_j/(λ_j + s) (K/W): the verified reduced model.
+
+    A sum of first-order relaxations (λ_j > 0); with it, planning and analysis need no FEM.
+    """
+
+    rates_per_s: list[float] = Field(min_length=1, description="λ_j (1/s); the poles are at s = −λ_j")
+    residues_K_per_J: list[float] = Field(min_length=1, description="r_j (K/(W·s)); Σ r_j/λ_j is R_P of the FEM")
+    verified_max_relative_error: float = Field(ge=0, description="max |H − H_direct|/|H_direct| at the checks")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TransferFunction:
+        if len(self.rates_per_s) != len(self.residues_K_per_J):
+            raise ValueError("rates_per_s and residues_K_per_J must have the same length")
+        if min(self.rates_per_s) <= 0 or not all(math.isfinite(x) for x in self.rates_per_s + self.residues_K_per_J):
+            raise ValueError("rates must be finite and > 0 (a stable sum of relaxations), residues finite")
+        return self
+
+    def model(self) -> PoleResidue:
+        """The transfer function as a :class:`~probe_fem.physics.pole_residue.PoleResidue`."""
+        return PoleResidue(lam=np.array(self.rates_per_s), r=np.array(self.residues_K_per_J), dim=len(self.rates_per_s))
+
+
 class Dynamics(_Strict):
     """Thermocouple response to apex heating (s, Hz)."""
 
@@ -69,6 +94,7 @@ class Dynamics(_Strict):
     mode_tau_s: list[float]
     mode_weight_tc: list[float]
     modulation: Modulation
+    transfer_function: TransferFunction | None = None  # since schema 1.1
 
 
 class Junction(_Strict):

@@ -17,6 +17,7 @@ from probe_fem.errors import SolverError
 from probe_fem.mesh.probe import REGIONS, region_of_elements
 from probe_fem.model.steady import ProbeModel
 from probe_fem.physics import frequency, modulation, transient
+from probe_fem.physics.pole_residue import PoleResidue
 from probe_fem.progress import Stages
 
 
@@ -27,7 +28,7 @@ class DynamicReport:
     system: transient.ThermalSystem
     modes: transient.Modes
     step: transient.StepResponse
-    rom: frequency.PoleResidue
+    rom: PoleResidue
     check: frequency.FrequencyCheck
     verdict: modulation.ModulationVerdict
 

@@ -16,49 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.optimize import brentq
 
+from probe_fem.physics.pole_residue import PoleResidue
 from probe_fem.physics.solvers import factorize
 from probe_fem.physics.transient import ThermalSystem
-
-
-@dataclass
-class PoleResidue:
-    """H(s) = Σ r_j / (λ_j + s) in K/W; λ in 1/s.  ``r`` for the thermocouple, ``r_apex`` for the apex."""
-
-    lam: np.ndarray
-    r: np.ndarray
-    r_apex: np.ndarray
-    dim: int
-    seconds: float
-
-    def H(self, omega: np.ndarray, which: str = "tc") -> np.ndarray:
-        """Complex transfer function at angular frequency ω (rad/s), K/W."""
-        r = self.r if which == "tc" else self.r_apex
-        s = 1j * np.atleast_1d(np.asarray(omega, dtype=float))
-        return (r[None, :] / (self.lam[None, :] + s[:, None])).sum(axis=1)
-
-    def step(self, t: np.ndarray, which: str = "tc") -> np.ndarray:
-        """Rise per watt (K/W) after a unit heat step at t = 0."""
-        r = self.r if which == "tc" else self.r_apex
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        return (r / self.lam * -np.expm1(-np.outer(t, self.lam))).sum(axis=1)
-
-    @property
-    def dc(self) -> float:
-        return float((self.r / self.lam).sum())
-
-    def f_3dB(self) -> float:
-        """Frequency (Hz) where |H| falls to |H(0)|/√2 at the thermocouple."""
-        target = self.dc / np.sqrt(2)
-        g = lambda lw: abs(self.H(np.exp(lw))[0]) - target  # noqa: E731
-        lo, hi = np.log(self.lam.min() * 1e-3), np.log(self.lam.max() * 1e3)
-        return float(np.exp(brentq(g, lo, hi, xtol=1e-10)) / (2 * np.pi))
-
-    @property
-    def mean_delay(self) -> float:
-        """∫₀^∞ (1 − y(t)/y(∞)) dt for the thermocouple step (s): the area a step loses to the lag."""
-        return float((self.r / self.lam**2).sum() / self.dc)
 
 
 def reduced_model(ts: ThermalSystem, rates: np.ndarray, depth: int = 2) -> PoleResidue:

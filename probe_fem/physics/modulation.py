@@ -6,7 +6,7 @@ phase relative to the 0 V phase.  Joule-like heating is positive in both bias
 phases (Q(+V) and Q(−V) may differ: that asymmetry is the measurement).
 
 With the probe as a sum of first-order relaxations H(s) = Σ r_j/(λ_j + s)
-(:class:`~probe_fem.physics.frequency.PoleResidue`), the periodic steady state of each
+(:class:`~probe_fem.physics.pole_residue.PoleResidue`), the periodic steady state of each
 relaxation under piecewise-constant Q is exact: per phase p of length d_p,
 x → x_eq,p + (x − x_eq,p)·e^{−λ d_p}, closed over one period.  The error of a
 demodulated value is |ΔT_Avg(±) − R_P·Q(±)| / (R_P·Q(±)).
@@ -21,7 +21,7 @@ from scipy.optimize import brentq
 
 from probe_fem import paper
 from probe_fem.errors import SolverError
-from probe_fem.physics.frequency import PoleResidue
+from probe_fem.physics.pole_residue import PoleResidue
 
 PAPER_FREQUENCY = paper.MODULATION_FREQUENCY_HZ  # Hz
 
@@ -41,11 +41,17 @@ class Waveform:
             raise ValueError(f"waveform.fractions = {self.fractions}: must be positive and sum to 1")
 
 
-def phase_averages(rom: PoleResidue, wave: Waveform, frequency: float) -> np.ndarray:
-    """Periodic-steady-state mean ΔT_TC (K) in each phase, for heating ``wave`` at ``frequency`` (Hz)."""
+def phase_averages(rom: PoleResidue, wave: Waveform, frequency: float, dead_time: float = 0.0) -> np.ndarray:
+    """Periodic-steady-state mean ΔT_TC (K) in each phase, for heating ``wave`` at ``frequency`` (Hz).
+
+    ``dead_time`` (s) is left out at the start of every phase (samples discarded while the
+    electronics settle): the mean is over [t_edge + dead_time, next edge).
+    """
     if frequency <= 0:
         raise ValueError(f"frequency = {frequency}: must be > 0 Hz")
     d = np.asarray(wave.fractions) / frequency  # phase durations, s
+    if not 0 <= dead_time < d.min():
+        raise ValueError(f"dead_time = {dead_time:g} s: allowed [0, {d.min():g}) s, shorter than the shortest phase")
     q = np.asarray(wave.levels, float)
     lam, r = rom.lam, rom.r
     E = np.exp(-np.outer(d, lam))  # phases x modes
@@ -59,7 +65,9 @@ def phase_averages(rom: PoleResidue, wave: Waveform, frequency: float) -> np.nda
     x = x / (1 - A)  # B/(1-A), since x held B after starting from 0
     means = []
     for p in range(len(d)):
-        frac = -np.expm1(-lam * d[p]) / (lam * d[p])  # (1 - e^{-λd}) / (λd)
+        # mean of e^{-λt} over [t_ex, d): (e^{-λ t_ex} - e^{-λ d}) / (λ (d - t_ex))
+        w = d[p] - dead_time
+        frac = np.exp(-lam * dead_time) * -np.expm1(-lam * w) / (lam * w)
         means.append(np.sum(x_eq[p] + (x - x_eq[p]) * frac))
         x = x_eq[p] + (x - x_eq[p]) * E[p]
     return np.array(means)

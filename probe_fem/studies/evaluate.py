@@ -24,6 +24,7 @@ import numpy as np
 
 from probe_fem.design.load import parse_design
 from probe_fem.design.schema import Design, DesignError
+from probe_fem.physics.pole_residue import PoleResidue
 from probe_fem.studies.keys import apply_overrides
 
 _PROCESS_LOCK = threading.Lock()  # gmsh is one global instance per process: one evaluation at a time
@@ -61,22 +62,9 @@ def _model(design: Design, refine: float):
     return ProbeModel(design, pm, prob, refine), cached
 
 
-def step_crossing(rom, fraction: float) -> float:
+def step_crossing(rom: PoleResidue, fraction: float) -> float:
     """First time (s) the reduced model's thermocouple step reaches ``fraction`` of its steady value."""
-    from scipy.optimize import brentq
-
-    t = np.geomspace(1e-4 / rom.lam.max(), 50 / rom.lam.min(), 600)
-    y = rom.step(t) / rom.dc
-    i = int(np.argmax(y >= fraction))
-    if y[i] < fraction:
-        raise ValueError(f"step response never reaches {fraction:.0%} within {t[-1]:g} s")
-    if i == 0:
-        return float(t[0])
-
-    def g(lt: float) -> float:
-        return float(rom.step(np.exp(lt))[0] / rom.dc - fraction)
-
-    return float(np.exp(brentq(g, np.log(t[i - 1]), np.log(t[i]), xtol=1e-12)))
+    return rom.crossing(fraction)
 
 
 def quantities(model, n_modes: int) -> dict[str, float]:
