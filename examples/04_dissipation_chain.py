@@ -5,7 +5,8 @@
    override/accompany the FEM values.
 2. Simulate the paper's experiments: BDNC at V_M = 0.74…1.27 V, BDA at
    0.44…0.82 V, Au–Au at 30…67 mV (Landauer heating, the probe's thermal modes,
-   20 nV thermocouple noise, baseline drift, several junctions per V_M).
+   SR560-class amplifier and 1 kΩ thermocouple noise with 1/f, drift and
+   mains (the simulator's default noise model), several junctions per V_M).
 3. Demodulate each trace set into ΔT_TC,Avg(±V_M) and Q_P,Avg against Q_Total,Avg.
 4. The paper's three findings: BDNC puts more heat into the probe at negative
    bias, BDA at positive bias, Au–Au shows no asymmetry.
@@ -29,7 +30,7 @@ def run(refine: float = 1.0, junctions: int = 10, figures: bool = False) -> dict
     out = {}
     for k, (name, bias) in enumerate(PAPER_BIAS.items()):
         junction = preset(name)
-        traces, _ = simulate(junction, bias, cal, junctions, 5.0, noise_nV=20.0, spread=0.05, seed=k)
+        traces, _ = simulate(junction, bias, cal, junctions, 5.0, spread=0.05, seed=k)  # default noise model
         results = demodulate(traces, cal)
         z = [(p.dV - m.dV) / np.hypot(p.u_dV, m.u_dV) for p, m in results]
         out[name] = {

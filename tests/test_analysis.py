@@ -7,6 +7,7 @@ import pytest
 
 from probe_fem.analysis.demodulation import TraceError, Traces, demodulate, phases
 from probe_fem.analysis.landauer import preset
+from probe_fem.analysis.noise import NoiseModel
 from probe_fem.analysis.simulation import simulate
 
 
@@ -18,7 +19,7 @@ def z_scores(cal, seed, drift_nV=80.0, seconds=4.37):
         cal,
         junctions_per_amplitude=2,
         seconds=seconds,
-        noise_nV=30.0,
+        noise=NoiseModel.white_per_sample(30e-9, 2000.0),
         drift_nV=drift_nV,
         seed=seed,
     )
@@ -43,7 +44,9 @@ def test_drift_is_removed(tiny_calibration):
 def test_paper_findings_survive_the_chain(tiny_calibration):
     for model, more_at in (("bdnc", "negative"), ("bda", "positive"), ("au", None)):
         bias = {"bdnc": [0.95], "bda": [0.58], "au": [0.052]}[model]
-        tr, _ = simulate(preset(model), bias, tiny_calibration, 2, 5.0, noise_nV=20.0, seed=11)
+        tr, _ = simulate(
+            preset(model), bias, tiny_calibration, 2, 5.0, noise=NoiseModel.white_per_sample(20e-9, 2000.0), seed=11
+        )
         ((p, m),) = demodulate(tr, tiny_calibration)
         diff, u = p.dV - m.dV, np.hypot(p.u_dV, m.u_dV)
         if more_at is None:

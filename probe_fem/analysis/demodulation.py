@@ -8,7 +8,7 @@ junction segment the thermocouple voltage is fitted by least squares as
 with drift(t) a cubic B-spline whose knots are ``drift_knot_periods`` periods
 apart (one spline per segment: junctions concatenated back to back each get
 their own baseline).  Samples within the probe's settling time after a phase
-edge (from the transient model's step response) are excluded.  The standard
+edge are excluded (a dead time: by default the probe's own settling time t999).  The standard
 uncertainty of ΔV± comes from the scatter of per-period demodulated values
 (drift removed), then ΔT = ΔV/S_TC and Q_P = ΔT/R_P carry the calibration's
 uncertainties (first order, :class:`~probe_fem.calibration.schema.Calibration`).
@@ -60,6 +60,13 @@ class PhaseResult:
         return abs(self.fraction) * float(np.hypot(self.u_Q_P / self.Q_P, self.u_Q_total / self.Q_total))
 
 
+def _phases_per_period(ph: np.ndarray) -> int:
+    """Phases per period of a phase sequence (3 for +0-, 4 for +0-0): runs per run of + phase."""
+    runs = 1 + int(np.count_nonzero(ph[1:] != ph[:-1]))
+    plus = max(1, int(np.count_nonzero(np.diff(np.concatenate([[0], (ph == 1).astype(int)])) == 1)))
+    return max(2, round(runs / plus))
+
+
 def _drift_basis(t: np.ndarray, period: float, knot_periods: float) -> sp.csr_matrix:
     span = t[-1] - t[0]
     n_int = max(1, int(np.ceil(span / (knot_periods * period))))
@@ -69,15 +76,19 @@ def _drift_basis(t: np.ndarray, period: float, knot_periods: float) -> sp.csr_ma
 
 
 def demodulate_segment(
-    tr: Traces, mask: np.ndarray, period: float, settle: float, knot_periods: float = 10.0
+    tr: Traces, mask: np.ndarray, period: float, dead_time: float, knot_periods: float = 10.0
 ) -> dict[int, tuple[float, np.ndarray, np.ndarray]]:
-    """Least-squares ΔV± of one segment; returns {phase: (ΔV, per-period ΔV, per-period Q_total)}."""
+    """Least-squares ΔV± of one segment; returns {phase: (ΔV, per-period ΔV, per-period Q_total)}.
+
+    Samples less than ``dead_time`` (s) after the first sample of their phase are left out: the
+    edge lies somewhere in the sample interval before it, so every kept sample is at least
+    ``dead_time`` after its edge (with ``dead_time`` > 0 the first sample of each phase is dropped).
+    """
     t, v, ph = tr.t[mask], tr.v_tc[mask], phases(tr.bias[mask])[0]
     edge = np.concatenate([[True], ph[1:] != ph[:-1]])
     last_edge = np.maximum.accumulate(np.where(edge, np.arange(t.size), 0))
-    # the edge lies between the previous sample and the first of the new phase: count from halfway
-    t_edge = np.where(last_edge > 0, 0.5 * (t[last_edge] + t[np.maximum(last_edge - 1, 0)]), -np.inf)
-    keep = (t - t_edge) > settle
+    t_first = np.where(last_edge > 0, t[last_edge], -np.inf)  # the segment's first phase has no edge
+    keep = (t - t_first) >= dead_time if dead_time > 0 else np.ones(t.size, bool)
     B = _drift_basis(t, period, knot_periods)
     X = sp.hstack(
         [sp.csr_matrix((ph == 1).astype(float)[:, None]), sp.csr_matrix((ph == -1).astype(float)[:, None]), B]
@@ -104,16 +115,24 @@ def demodulate(
     tr: Traces,
     calibration,
     period: float = 1 / paper.MODULATION_FREQUENCY_HZ,
-    settle: float | None = None,
+    dead_time: float | None = None,
     knot_periods: float = 10.0,
 ) -> list[tuple[PhaseResult, PhaseResult]]:
-    """(+V, −V) results per bias amplitude, segments of equal V_M pooled (the paper's ~100 junctions)."""
+    """(+V, −V) results per bias amplitude, segments of equal V_M pooled (the paper's ~100 junctions).
+
+    ``period`` (s) of the bias sequence (``+0-`` or ``+0-0``, read from the bias); ``dead_time`` (s)
+    excluded after each phase's first sample (default: the calibration's 99.9 % settling time t999,
+    the probe's own lag; add the electronics' settling, e.g. from ``probe-fem plan``).
+    """
     fs = tr.fs
     if period * fs < 3:
         raise TraceError(f"period = {period:g} s holds {period * fs:.2f} samples at {fs:g} Hz: need >= 3")
-    if settle is None:
+    if dead_time is None:
         d = calibration.dynamics
-        settle = d.t999_s if d is not None else 0.0
+        dead_time = d.t999_s if d is not None else 0.0
+    phase = period / _phases_per_period(phases(tr.bias[tr.segment == tr.segment[0]])[0])
+    if not (np.isfinite(dead_time) and 0 <= dead_time < phase):
+        raise TraceError(f"dead_time = {dead_time!r} s: allowed [0, {phase:g}) s (shorter than a phase)")
     groups: dict[float, list[np.ndarray]] = {}
     for s in np.unique(tr.segment):
         mask = tr.segment == s
@@ -127,7 +146,7 @@ def demodulate(
         # per sign: (fit value, samples) per segment, per-period ΔV values, per-period Q_total values
         pooled: dict[int, tuple[list[tuple[float, int]], list[float], list[float]]] = {p: ([], [], []) for p in (1, -1)}
         for mask in groups[vm]:
-            seg = demodulate_segment(tr, mask, period, settle, knot_periods)
+            seg = demodulate_segment(tr, mask, period, dead_time, knot_periods)
             for p in (1, -1):
                 dv, per_v, per_q = seg[p]
                 pooled[p][0].append((dv, per_v.size))

@@ -1,11 +1,13 @@
 """Synthetic modulation experiments: Landauer heating → probe thermal response → thermocouple traces.
 
 Each junction segment (the paper holds ~100 junctions for ~5 s each per V_M)
-gets the three-level bias +V_M, 0, −V_M, the Landauer current and heat Q_P(V)
-(optionally scaled by a per-junction conductance spread), the probe's
-thermocouple response from the calibration's thermal modes (modes slower than
-the sampling carry their weights, the remainder of the steady rise follows
-instantly), S_TC, a slow baseline drift and white thermocouple noise.
+gets the bias sequence (``+0-``: +V_M, 0, −V_M; ``+0-0``: +V_M, 0, −V_M, 0, equal
+phases), the Landauer current and heat Q_P(V) (optionally scaled by a per-junction
+conductance spread), the probe's thermocouple response from the calibration's
+thermal modes (modes slower than the sampling carry their weights, the remainder
+of the steady rise follows instantly), S_TC, a slow baseline wander and noise drawn
+from a :mod:`~probe_fem.analysis.noise` model (default: SR560-class amplifier,
+1 kΩ thermocouple, drift and mains — consistent with the paper's < 0.1 mK).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from probe_fem import paper
 from probe_fem.analysis.landauer import Junction
+from probe_fem.analysis.noise import Noise, NoiseModel, synthesize
+from probe_fem.analysis.sequences import SEQUENCES
 from probe_fem.analysis.traces import Traces
 
 
@@ -40,17 +44,27 @@ def simulate(
     seconds: float = 5.0,
     fs: float = paper.SAMPLE_RATE_HZ,
     period: float = 1 / paper.MODULATION_FREQUENCY_HZ,
-    noise_nV: float = 20.0,
+    noise: Noise | None = None,
     drift_nV: float = 50.0,
     spread: float = 0.0,
     seed: int = 0,
+    sequence: str = "+0-",
 ) -> tuple[Traces, list[Truth]]:
-    """Traces (CSV/NPZ-ready) and the true per-amplitude values; ``noise_nV`` is the rms per sample."""
+    """Traces (CSV/NPZ-ready) and the true per-amplitude values.
+
+    ``noise``: voltage noise at the amplifier input (None: :class:`NoiseModel` defaults);
+    ``drift_nV``: amplitude of a slow sinusoidal baseline wander on top of it (V·1e-9).
+    """
+    if sequence not in SEQUENCES:
+        raise ValueError(f"sequence = {sequence!r}: allowed {', '.join(map(repr, SEQUENCES))}")
+    signs = np.array(SEQUENCES[sequence])
+    n_ph = signs.size
+    noise = NoiseModel() if noise is None else noise
     rng = np.random.default_rng(seed)
     d = calibration.dynamics
     taus = np.asarray(d.mode_tau_s if d else [], float)
     weights = np.asarray(d.mode_weight_tc if d else [], float)
-    if taus.size and period / 3 < 50 * taus.max():
+    if taus.size and period / n_ph < 50 * taus.max():
         raise ValueError(
             f"period = {period:g} s: each phase must last > 50 x the slowest time constant "
             f"({taus.max():.3g} s) for this simulator"
@@ -67,15 +81,14 @@ def simulate(
             g = max(0.0, 1 + spread * rng.standard_normal())
             factors.append(g)
             t = t0 + np.arange(int(seconds * fs)) / fs + rng.uniform(0, 1 / fs)
-            tau_ph = np.mod(t - t0, period) / period
-            ph = np.where(tau_ph < 1 / 3, 1, np.where(tau_ph < 2 / 3, 0, -1))
+            ph = signs[np.floor(np.mod(t - t0, period) / (period / n_ph)).astype(int) % n_ph]
             bias = vm * ph
             idx = np.where(ph == 1, a, a + n_amp)
             I = np.where(ph == 0, 0.0, g * model["I"][idx])
             Q = np.where(ph == 0, 0.0, g * model["Q_P"][idx])
             # last phase edge before each sample and the heat before it
-            k = np.floor((t - t0) / (period / 3))
-            t_edge = t0 + k * period / 3
+            k = np.floor((t - t0) / (period / n_ph))
+            t_edge = t0 + k * period / n_ph
             q_before = np.roll(Q, 1)
             q_before[0] = 0.0
             new = np.concatenate([[True], ph[1:] != ph[:-1]])
@@ -91,7 +104,7 @@ def simulate(
                     + rng.normal(0, 2)
                 )
             )
-            v = S * dT + drift + noise_nV * 1e-9 * rng.standard_normal(t.size)
+            v = S * dT + drift + synthesize(noise, t.size, fs, rng)
             for key, arr in zip("tvbis", (t, v, bias, I, np.full(t.size, seg))):
                 cols[key].append(arr)
             t0 = t[-1] + 1.0 / fs

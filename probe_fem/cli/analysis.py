@@ -9,6 +9,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from probe_fem.analysis.landauer import Junction
 from probe_fem.cli.common import EXIT_BAD_INPUT
 from probe_fem.cli.common import error as _error
 
@@ -40,7 +41,8 @@ def cmd_landauer(args: argparse.Namespace, console: Console) -> int:
     n = bias.size
     t = Table(
         title=f"Landauer dissipation — {args.table or args.model}: G = {junction.conductance / G0:.4g} G0, "
-        f"S = {junction.seebeck * 1e6:+.3g} µV/K, T = {junction.T:g} K"
+        f"S = {junction.seebeck_exact * 1e6:+.3g} µV/K (linear response; Mott {junction.seebeck * 1e6:+.3g}), "
+        f"T = {junction.T:g} K"
     )
     for col in ("V (V)", "I (nA)", "Q_P (nW)", "Q_S (nW)", "Q_total (nW)", "Q_P/Q_total"):
         t.add_column(col, justify="right")
@@ -54,13 +56,36 @@ def cmd_landauer(args: argparse.Namespace, console: Console) -> int:
             f"{c['Q_P'][i] / c['Q_total'][i]:.4f}",
         )
     console.print(t)
+    _print_asymmetry(console, junction, bias, c["Q_P"][n:] - c["Q_P"][:n])
     return 0
+
+
+def _print_asymmetry(console: Console, junction: Junction, bias: np.ndarray, exact: np.ndarray) -> None:
+    """The asymmetry Q_P(−V) − Q_P(+V) from Eq. 1 (the number to use) beside Eq. 2's linear response."""
+    from probe_fem.constants import E_CHARGE, K_B
+
+    linear = -junction.asymmetry_linear(bias, exact=True)  # Eq. 2 gives Q_P(V) − Q_P(−V)
+    scale = 2 * np.pi * K_B * junction.T / E_CHARGE  # 2πk_BT/e, V
+    t = Table(title="asymmetry Q_P(−V) − Q_P(+V): exact (Eq. 1) and the linear response 2·G·T·S·V (Eq. 2)")
+    for col in ("V (V)", "e|V| / 2πk_BT", "exact, Eq. 1 (nW)", "Eq. 2 (nW)", "Eq. 1 / Eq. 2"):
+        t.add_column(col, justify="right")
+    for v, e, lin in zip(bias, exact, linear):
+        t.add_row(
+            f"{v:.4g}", f"{v / scale:.3g}", f"{e * 1e9:+.4g}", f"{lin * 1e9:+.4g}", f"{e / lin:.3g}" if lin else "—"
+        )
+    console.print(t)
+    if np.any(bias > 0.3 * scale):
+        console.print(
+            f"Eq. 2 holds for e|V| ≪ 2πk_BT = {scale * 1e3:.0f} meV; at these biases it is off by the "
+            "factor in the last column: use the exact asymmetry of Eq. 1."
+        )
 
 
 def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.landauer import preset
     from probe_fem.analysis.simulation import simulate
     from probe_fem.calibration.schema import Calibration, CalibrationError
+    from probe_fem.cli.plan import noise_from
 
     try:
         cal = Calibration.load(args.calibration)
@@ -74,10 +99,11 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
             args.seconds,
             args.fs,
             1 / args.frequency,
-            args.noise_nV,
+            noise_from(args, cal.S_TC.value),
             args.drift_nV,
             args.spread,
             args.seed,
+            args.sequence,
         )
     except (CalibrationError, ValueError) as exc:
         _error(f"simulate: {exc}")
@@ -103,7 +129,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     try:
         cal = Calibration.load(args.calibration)
         traces = Traces.load(args.traces)
-        results = demodulate(traces, cal, period=1 / args.frequency)
+        results = demodulate(traces, cal, period=1 / args.frequency, dead_time=args.dead_time)
         junction = preset(args.model) if args.model else None
     except (CalibrationError, TraceError, ValueError) as exc:
         _error(f"analyze: {exc}")
