@@ -16,6 +16,7 @@ from probe_fem import paper
 from probe_fem.cli import analysis as ca
 from probe_fem.cli import calibrate as cc
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, bounded, error
+from probe_fem.cli.plan import add_noise_options, add_plan_command, duration
 from probe_fem.cli.studies import add_commands
 from probe_fem.design import load_design
 from probe_fem.errors import InputError, ProbeFemError
@@ -100,8 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     si.add_argument(
         "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
     )
-    si.add_argument("--noise-nV", type=float, default=20.0, help="thermocouple noise, nV rms per sample")
-    si.add_argument("--drift-nV", type=float, default=50.0, help="baseline drift amplitude (nV)")
+    si.add_argument("--sequence", choices=("+0-", "+0-0"), default="+0-", help="bias phases per period")
+    si.add_argument("--drift-nV", type=float, default=50.0, help="slow sinusoidal baseline wander, amplitude (nV)")
+    add_noise_options(si)
     si.add_argument("--spread", type=float, default=0.05, help="relative junction-to-junction conductance spread")
     si.add_argument("--seed", type=int, default=0)
     si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
@@ -112,9 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
     )
+    an.add_argument(
+        "--dead-time",
+        type=duration,
+        default=None,
+        help="excluded after each phase's first sample, e.g. 5ms (default: the probe's t999)",
+    )
     an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
     an.add_argument("--out", default=None, help="figure (default: beside the traces, .png)")
     an.set_defaults(func=ca.cmd_analyze, no_design=True)
+    add_plan_command(sub)
     add_commands(sub, common)  # study, fit
     v = sub.add_parser(
         "converge",

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from probe_fem.analysis.demodulation import PhaseResult
 from probe_fem.analysis.landauer import Junction
+from probe_fem.analysis.plan import Plan
 from probe_fem.plots.base import new_figure, save_figure
 
 
@@ -65,3 +66,34 @@ def plot_dissipation(
 ) -> Path:
     """:func:`figure_dissipation` written to ``target`` (PNG)."""
     return save_figure(figure_dissipation(results, R_P, junction, title), target)
+
+
+def figure_plan(p: Plan) -> Figure:
+    """σ(Q_P) pooled and the lag bias of Q_P(±) against the modulation frequency, optimum and plateau marked."""
+    fig, ax = new_figure((7, 4.5))
+    f = p.frequencies_Hz
+    ax.loglog(f, p.sigma_Q_pooled_W * 1e9, lw=2, label="σ(Q_P) pooled (noise)")
+    q = min(p.q_plus_W, p.q_minus_W)
+    for key, style in (("+V", "--"), ("-V", ":")):
+        bias = np.abs(p.lag[key]) * (p.q_plus_W if key == "+V" else p.q_minus_W)
+        ax.loglog(f, np.maximum(bias, 1e-30) * 1e9, style, color="C3", label=f"|lag bias| Q_P({key[0]}V)")
+    lo, hi = p.plateau_Hz
+    ax.axvspan(lo, hi, color="C2", alpha=0.15, label=f"plateau {lo:.3g}–{hi:.3g} Hz")
+    ax.axvline(p.optimal_frequency_Hz, color="C2", label=f"optimum {p.optimal_frequency_Hz:.3g} Hz")
+    ax.axvline(p.chosen_Hz, color="k", ls="--", lw=1, label=f"judged {p.chosen_Hz:g} Hz")
+    top = float(np.max(p.sigma_Q_pooled_W)) * 1e9
+    ax.set_ylim(min(float(np.min(p.sigma_Q_pooled_W)) * 1e9 / 100, q * 1e9 * 1e-6), top * 3)
+    ax.set_xlabel("modulation frequency (Hz)")
+    ax.set_ylabel("Q_P (nW)")
+    ax.set_title(
+        f"{p.acquisition.sequence}: {p.acquisition.seconds_per_junction:g} s × {p.acquisition.junctions} "
+        f"junctions, dead time {p.acquisition.dead_time_s * 1e3:.3g} ms"
+    )
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_plan(p: Plan, target: str | Path) -> Path:
+    """:func:`figure_plan` written to ``target`` (PNG)."""
+    return save_figure(figure_plan(p), target)
