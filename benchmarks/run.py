@@ -101,9 +101,9 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
 
 
 def _limited(fn, *args) -> dict:
-    from threadpoolctl import threadpool_limits
+    from probe_fem.threads import limited_blas
 
-    with threadpool_limits(limits=1, user_api="blas"):  # as the CLI does
+    with limited_blas():  # as the CLI and the API do
         return fn(*args)
 
 

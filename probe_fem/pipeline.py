@@ -28,6 +28,7 @@ from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, solve_
 from probe_fem.plots.dynamics import plot_bode, plot_step
 from probe_fem.plots.fields import plot_heat_path
 from probe_fem.progress import Stages
+from probe_fem.threads import blas_limited
 
 DEFAULT_CACHE = "default"  # the user's mesh cache folder (see probe_fem.mesh.cache.default_cache)
 
@@ -90,6 +91,7 @@ class CalibrationRun:
         return files
 
 
+@blas_limited
 def calibrate(
     design: Design | str | Path | None = None,
     refine: float = 1.0,

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "probe_fem"
 STAGES = ["design", "mesh", "physics", "model", "calibration", "analysis", "studies", "plots", "pipeline", "cli"]
-BASE = {"_version", "errors", "constants", "paper", "units", "io", "progress"}  # importable from every stage
+BASE = {"_version", "errors", "constants", "paper", "units", "io", "progress", "threads"}  # importable from every stage
 
 
 def _module_name(path: Path) -> str:

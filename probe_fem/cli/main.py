@@ -20,6 +20,7 @@ from probe_fem.cli.plan import add_noise_options, add_plan_command, duration
 from probe_fem.cli.studies import add_commands
 from probe_fem.design import load_design
 from probe_fem.errors import InputError, ProbeFemError
+from probe_fem.threads import limited_blas
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,14 +154,10 @@ def _levels(text: str) -> tuple[float, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probe-fem`` command; returns the exit code."""
-    from threadpoolctl import threadpool_limits
-
     args = _parser().parse_args(argv)
     console = Console()
     try:
-        # one BLAS thread: sparse solves gain nothing from it, and on a shared 2-core machine a
-        # multithreaded BLAS in Krylov dot products ran up to ~100x slower (fem-notes)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limited_blas():  # every BLAS the process loads, one thread (probe_fem.threads)
             if getattr(args, "no_design", False):
                 return int(args.func(args, console))
             return int(args.func(args, load_design(args.design), console))

@@ -26,6 +26,7 @@ from probe_fem.design.load import parse_design
 from probe_fem.design.schema import Design, DesignError
 from probe_fem.physics.pole_residue import PoleResidue
 from probe_fem.studies.keys import apply_overrides
+from probe_fem.threads import blas_limited
 
 _PROCESS_LOCK = threading.Lock()  # gmsh is one global instance per process: one evaluation at a time
 _MESH_CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -96,6 +97,7 @@ def quantities(model, n_modes: int) -> dict[str, float]:
     }
 
 
+@blas_limited  # runs in dask worker processes too
 def evaluate_point(base_raw: dict, overrides: dict[str, float], refine: float, n_modes: int) -> dict[str, Any]:
     """Evaluate one study point (in a worker process): design, mesh, steady, modes, reduced model.
 

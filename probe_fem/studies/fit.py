@@ -31,6 +31,7 @@ from probe_fem.studies.evaluate import evaluate_point
 from probe_fem.studies.keys import apply_overrides
 from probe_fem.studies.targets import FreeParameter, Target
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
+from probe_fem.threads import blas_limited
 
 
 @dataclass
@@ -100,6 +101,7 @@ class _Matched(Exception):
         self.x = x
 
 
+@blas_limited
 def fit(
     base_raw: dict,
     free: list[FreeParameter],
