@@ -23,7 +23,7 @@ from probe_fem.design import Design, load_design
 from probe_fem.io import write_json, write_vtu
 from probe_fem.mesh.cache import default_cache
 from probe_fem.mesh.probe import region_of_elements
-from probe_fem.model.dynamics import DynamicReport, analyze
+from probe_fem.model.dynamics import DynamicReport, analyze, discretization
 from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, solve_steady
 from probe_fem.plots.dynamics import plot_bode, plot_step
 from probe_fem.plots.fields import plot_heat_path
@@ -101,6 +101,7 @@ def calibrate(
     cache: str | None = DEFAULT_CACHE,
     progress: bool | Stages = False,
     solver: str = "auto",
+    verify_step: bool = False,
 ) -> CalibrationRun:
     """Calibrate a probe design; the one pipeline behind ``probe-fem calibrate``.
 
@@ -112,6 +113,7 @@ def calibrate(
         cache: folder of cached meshes; ``"default"`` for the user's cache, None to always re-mesh.
         progress: show stage progress on stderr (True), or a :class:`Stages` to report into.
         solver: ``"auto"``, ``"direct"`` or ``"amg"`` for the steady solves.
+        verify_step: also step the full model in time (BDF2) as a second method for the step response.
 
     Returns:
         A :class:`CalibrationRun`; ``run.calibration.R_P.value`` is R_P in K/W.
@@ -123,11 +125,16 @@ def calibrate(
     d = design if isinstance(design, Design) else load_design(design)
     stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
     folder = default_cache() if cache == DEFAULT_CACHE else cache
-    coarse, _ = solve_steady(build_model(d, refine / 2, stages, folder), method=solver)
+    coarse_model = build_model(d, refine / 2, stages, folder)
+    coarse, _ = solve_steady(coarse_model, method=solver)
     stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
     model = build_model(d, refine, stages, folder)
     report, T = solve_steady(model, stages=stages, method=solver)
-    dyn = analyze(model, stages=stages) if dynamics else None
+    dyn = None
+    if dynamics:
+        dyn = analyze(model, stages=stages, verify_step=verify_step)
+        with stages("coarse dynamics", "(discretisation change of each figure)"):
+            dyn.discretization = discretization(dyn, coarse_model)
     cal = build(d, report, coarse.R_P, refine, dyn, software_versions(), network=network)
     report.seconds = dict(stages.seconds)
     return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds))

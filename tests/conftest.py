@@ -45,7 +45,7 @@ def tiny_design():
 @pytest.fixture(scope="session")
 def tiny_run(tiny_design):
     """The one calibrate pipeline on the tiny mesh (no mesh cache: tests leave no files behind)."""
-    return calibrate(tiny_design, cache=None)
+    return calibrate(tiny_design, cache=None, verify_step=True)
 
 
 @pytest.fixture(scope="session")

@@ -34,8 +34,9 @@ print(json.dumps({"calls": len(seen), "max_threads": max(seen), "libraries": len
 def _probe(design, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     env.update(env_extra or {})
-    out = subprocess.run([sys.executable, "-c", PROBE, str(design)], capture_output=True, text=True, check=True,
-                         env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(design)], capture_output=True, text=True, check=True, env=env
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -118,7 +118,7 @@ def build(
             t10_s=dynamics.t10,
             t63_s=dynamics.t63,
             t90_s=dynamics.t90,
-            t999_s=dynamics.step.crossing(0.999),
+            t999_s=dynamics.t999,
             f_3dB_Hz=dynamics.f_3dB,
             mean_delay_s=dynamics.rom.mean_delay,
             mode_tau_s=md.tau.tolist(),
@@ -135,6 +135,7 @@ def build(
                 residues_K_per_J=dynamics.rom.r.tolist(),
                 verified_max_relative_error=dynamics.check.max_error,
             ),
+            discretization_relative_change=dynamics.discretization,
         )
     net = (
         network_summary(report.R_apex, report.R_P, (report.dT_apex - report.dT_tc) / report.dT_apex)

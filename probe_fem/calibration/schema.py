@@ -95,6 +95,9 @@ class Dynamics(_Strict):
     mode_weight_tc: list[float]
     modulation: Modulation
     transfer_function: TransferFunction | None = None  # since schema 1.1
+    discretization_relative_change: dict[str, float] | None = Field(
+        default=None, description="|figure(h) − figure(2h)|/|figure(h)| per figure, from a 2x coarser mesh (1.1)"
+    )
 
 
 class Junction(_Strict):

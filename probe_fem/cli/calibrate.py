@@ -31,7 +31,12 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
 
     stages = Stages(quiet=args.quiet)
     run = calibrate(
-        design, args.refine, cache=None if args.no_cache else default_cache(), progress=stages, solver=args.solver
+        design,
+        args.refine,
+        cache=None if args.no_cache else default_cache(),
+        progress=stages,
+        solver=args.solver,
+        verify_step=args.verify_step,
     )
     out = _out_dir(args, design)
     calib = Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json"
@@ -61,14 +66,33 @@ def _print_dynamics(console: Console, dyn: DynamicReport) -> None:
         (f"mode {i + 1}: τ, weight at TC / apex", f"{tau * 1e6:.4g}   {w:+.4f} / {wa:+.4f}", "µs")
         for i, (tau, w, wa) in enumerate(zip(m.tau[:5], m.weight_tc[:5], m.weight_apex[:5]))
     ]
+    d = dyn.discretization or {}
+
+    def mesh(key: str) -> str:
+        """The change from the 2x coarser mesh, and whether the figure counts as converged (< 1 %)."""
+        if key not in d:
+            return ""
+        return f"  (mesh {d[key]:.1%}{'' if d[key] < 0.01 else ', NOT converged'})"
+
     rows += [
-        ("dominant mode (largest TC weight)", f"#{dom + 1}: τ = {m.tau[dom] * 1e6:.4g}", "µs"),
-        ("step t10 / t63 / t90 at TC", f"{dyn.t10 * 1e6:.3g} / {dyn.t63 * 1e6:.4g} / {dyn.t90 * 1e6:.4g}", "µs"),
-        ("step end vs R_P (rel. error)", f"{dyn.step.final_error:.1e}", ""),
-        ("BDF2 vs reduced model (max, rel. R_P)", f"{dyn.step_rom_error:.1e}", ""),
-        ("f−3dB at TC", f"{dyn.f_3dB / 1e3:.4g}", "kHz"),
+        ("dominant mode (largest TC weight)", f"#{dom + 1}: τ = {m.tau[dom] * 1e6:.4g}{mesh('dominant_tau_s')}", "µs"),
+        ("step t10 at TC", f"{dyn.t10 * 1e6:.3g}{mesh('t10_s')}", "µs"),
+        ("step t63 / t90 at TC", f"{dyn.t63 * 1e6:.4g}{mesh('t63_s')} / {dyn.t90 * 1e6:.4g}{mesh('t90_s')}", "µs"),
+        ("step t99.9 at TC (settling)", f"{dyn.t999 * 1e6:.4g}{mesh('t999_s')}", "µs"),
+    ]
+    if dyn.step is not None:
+        rows += [
+            ("BDF2 step end vs R_P (rel. error)", f"{dyn.step.final_error:.1e}", ""),
+            ("BDF2 vs reduced model (max, rel. R_P)", f"{dyn.step_rom_error:.1e}", ""),
+        ]
+    rows += [
+        ("f−3dB at TC", f"{dyn.f_3dB / 1e3:.4g}{mesh('f_3dB_Hz')}", "kHz"),
         ("reduced model vs direct solves", f"{dyn.check.max_error:.1e} (dim {dyn.rom.dim})", ""),
-        (f"modulation at {v.frequency:g} Hz: worst demod. error", f"{max(v.errors.values()):.2e}", ""),
+        (
+            f"modulation at {v.frequency:g} Hz: worst demod. error",
+            f"{max(v.errors.values()):.2e}{mesh('modulation_worst_error')}",
+            "",
+        ),
         (f"verdict (tolerance {v.tolerance:g})", "quasi-static" if v.ok else "NOT quasi-static", ""),
         ("highest frequency within tolerance", f"{v.max_frequency:.4g}", "Hz"),
     ]

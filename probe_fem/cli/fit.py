@@ -10,6 +10,7 @@ writes the fitted design TOML and ``fit.json``.  The parser is in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
     from probe_fem.io import write_json
     from probe_fem.progress import Stages
     from probe_fem.studies.fit import fit, write_fitted_design
+    from probe_fem.studies.runner import dask_evaluator
     from probe_fem.studies.targets import parse_free
 
     targets = [t for t in (args.target_rp, args.target_tau, args.target_f3db) if t is not None]
@@ -63,17 +65,22 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
 
     t0 = time.perf_counter()
     try:
-        with stages("fit", f"({len(free)} free, {len(targets)} target(s), refine ×{args.refine:g})"):
-            result = fit(
-                raw,
-                free,
-                targets,
-                refine=args.refine,
-                n_modes=args.modes,
-                diff_step=args.diff_step,
-                max_evaluations=args.max_evaluations,
-                on_evaluation=note,
-            )
+        with contextlib.ExitStack() as stack:
+            many = None
+            if args.workers > 1:
+                many = stack.enter_context(dask_evaluator(raw, args.refine, args.modes, workers=args.workers))
+            with stages("fit", f"({len(free)} free, {len(targets)} target(s), refine ×{args.refine:g})"):
+                result = fit(
+                    raw,
+                    free,
+                    targets,
+                    refine=args.refine,
+                    n_modes=args.modes,
+                    diff_step=args.diff_step,
+                    max_evaluations=args.max_evaluations,
+                    on_evaluation=note,
+                    evaluate_many=many,
+                )
     except FitError as exc:
         _error(f"fit: {exc}")
         return 1

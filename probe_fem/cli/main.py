@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         help="always re-mesh (default: reuse meshes cached by geometry in $PROBE_FEM_CACHE "
         "or ~/.cache/probe-fem/meshes)",
     )
+    c.add_argument("--verify-step", action="store_true", help="also step the full model in time (BDF2) as a check")
     c.set_defaults(func=cc.cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)

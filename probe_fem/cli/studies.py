@@ -109,4 +109,10 @@ def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.Arg
     f.add_argument("--modes", type=_count, default=6, help="slowest modes computed per evaluation (default 6)")
     f.add_argument("--diff-step", type=_step, default=1e-2, help="relative finite-difference step (default 0.01)")
     f.add_argument("--max-evaluations", type=_points, default=60, help="FEM evaluations at most (default 60)")
+    f.add_argument(
+        "--workers",
+        type=_count,
+        default=1,
+        help="dask worker processes for the Jacobian's columns (default 1: serial, in this process)",
+    )
     f.set_defaults(func=cmd_fit)

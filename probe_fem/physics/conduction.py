@@ -13,21 +13,10 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from skfem import Basis, BilinearForm, ElementTetP1, FacetBasis, LinearForm, asm
-from skfem.helpers import dot, grad
 
 from probe_fem.mesh.core import Mesh
+from probe_fem.physics.p1 import P1Tets, surface_weights
 from probe_fem.physics.solvers import SolveInfo, choose, direct_backend, factorize, solve_spd
-
-
-@BilinearForm
-def _conduction(u, v, w):
-    return w.k * dot(grad(u), grad(v))
-
-
-@LinearForm
-def _unit(v, w):
-    return v
 
 
 @dataclass
@@ -42,6 +31,7 @@ class Problem:
     sink: np.ndarray  # dof indices held at the sink temperature
     sensor: np.ndarray  # mean-over-sensor-volume functional (dimensionless weights)
     source_mean: np.ndarray  # mean-over-source-surface functional
+    elements: P1Tets  # element geometry and CSR pattern, reused by every later assembly (mass, new k)
 
     @cached_property
     def free(self) -> np.ndarray:
@@ -66,38 +56,46 @@ def element_volumes(mesh: Mesh) -> np.ndarray:
     return np.abs(np.einsum("ij,ij->j", a, np.cross(b, c, axis=0))) / 6.0
 
 
-def volume_mean_functional(mesh: Mesh, elements: np.ndarray) -> np.ndarray:
+def volume_mean_functional(mesh: Mesh, elements: np.ndarray, tets: P1Tets | None = None) -> np.ndarray:
     """Weights w with w·T = volume mean of the P1 field T over ``elements``."""
-    basis = Basis(mesh.skfem, ElementTetP1(), intorder=1, elements=elements)
-    w = asm(_unit, basis)
+    w = (tets or P1Tets(mesh.skfem.p, mesh.skfem.t)).volume_weights(elements)
     return w / w.sum()
 
 
 def surface_mean_functional(mesh: Mesh, boundary: str) -> np.ndarray:
     """Weights w with w·T = area mean of T over the named boundary."""
-    fb = FacetBasis(mesh.skfem, ElementTetP1(), facets=mesh.skfem.boundaries[boundary])
-    w = asm(_unit, fb)
+    w = surface_weights(mesh.skfem.p, mesh.skfem.facets[:, mesh.skfem.boundaries[boundary]])
     return w / w.sum()
 
 
 def assemble(
-    mesh: Mesh, k: np.ndarray, power: float, source: str = "apex", sink: str = "root", sensor: str = "tc_junction"
+    mesh: Mesh,
+    k: np.ndarray,
+    power: float,
+    source: str = "apex",
+    sink: str = "root",
+    sensor: str = "tc_junction",
+    tets: P1Tets | None = None,
 ) -> Problem:
-    """Assemble conduction with per-element ``k`` (W/(m·K)) and ``power`` (W) spread uniformly on ``source``."""
+    """Assemble conduction with per-element ``k`` (W/(m·K)) and ``power`` (W) spread uniformly on ``source``.
+
+    ``tets``: the element geometry of this mesh from an earlier assembly (a study point that changes
+    only material values reuses it: the new matrix is one weighted sum over the same pattern).
+    """
     if k.shape != (mesh.n_elements,) or not np.all(k > 0):
         raise ValueError("k must be a positive value per element")
-    basis = Basis(mesh.skfem, ElementTetP1(), intorder=1)
-    K = asm(_conduction, basis, k=k[:, None])  # P1 gradients are constant: one point suffices
+    tets = tets if tets is not None else P1Tets(mesh.skfem.p, mesh.skfem.t)
     source_mean = surface_mean_functional(mesh, source)
     return Problem(
         mesh=mesh,
         k=k,
-        K=K.tocsr(),
+        K=tets.stiffness(k),
         f=power * source_mean,
         power=power,
         sink=np.unique(mesh.skfem.facets[:, mesh.skfem.boundaries[sink]]),
-        sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor]),
+        sensor=volume_mean_functional(mesh, mesh.skfem.subdomains[sensor], tets),
         source_mean=source_mean,
+        elements=tets,
     )
 
 

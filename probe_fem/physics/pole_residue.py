@@ -60,12 +60,13 @@ class PoleResidue:
         """∫₀^∞ (1 − y(t)/y(∞)) dt for the thermocouple step (s): the area a step loses to the lag."""
         return float((self.r / self.lam**2).sum() / self.dc)
 
-    def crossing(self, fraction: float) -> float:
-        """First time (s) the thermocouple step reaches ``fraction`` of its final value (t63: 1 − 1/e)."""
+    def crossing(self, fraction: float, which: str = "tc") -> float:
+        """First time (s) the step at the thermocouple (or ``"apex"``) reaches ``fraction`` of its final value."""
         if not 0 < fraction < 1:
             raise ValueError(f"fraction = {fraction}: allowed (0, 1)")
+        final = float((self._residues(which) / self.lam).sum())
         t = np.geomspace(1e-4 / self.lam.max(), 50 / self.lam.min(), 600)
-        y = self.step(t) / self.dc
+        y = self.step(t, which) / final
         i = int(np.argmax(y >= fraction))
         if y[i] < fraction:
             raise ValueError(f"step response never reaches {fraction:.0%} within {t[-1]:g} s")
@@ -73,6 +74,6 @@ class PoleResidue:
             return float(t[0])
 
         def g(lt: float) -> float:
-            return float(self.step(np.exp(lt))[0] / self.dc - fraction)
+            return float(self.step(np.exp(lt), which)[0] / final - fraction)
 
         return float(np.exp(brentq(g, np.log(t[i - 1]), np.log(t[i]), xtol=1e-12)))

@@ -12,13 +12,18 @@ from probe_fem.plots.base import new_figure, save_figure
 
 
 def figure_step(report: DynamicReport, title: str = "") -> Figure:
-    """Normalised step response at the thermocouple and the apex (BDF2, reduced model dashed)."""
-    s = report.step
+    """Normalised step response at the thermocouple and the apex (reduced model; BDF2 dots when computed)."""
+    rom = report.rom
     fig, ax = new_figure((7, 4))
-    t_us = s.t[1:] * 1e6
-    ax.semilogx(t_us, s.tc[1:] / s.R_P, lw=2, label="thermocouple (BDF2)")
-    ax.semilogx(t_us, s.apex[1:] / s.R_apex, lw=2, label="apex (BDF2)")
-    ax.semilogx(t_us, report.rom.step(s.t[1:]) / s.R_P, "k--", lw=1, label="thermocouple (reduced model)")
+    times = np.geomspace(1e-3 / rom.lam.max(), 30 / rom.lam.min(), 400)
+    apex_final = float((rom.r_apex / rom.lam).sum()) if rom.r_apex is not None else None
+    ax.semilogx(times * 1e6, rom.step(times) / rom.dc, lw=2, label="thermocouple (reduced model)")
+    if apex_final is not None:
+        ax.semilogx(times * 1e6, rom.step(times, "apex") / apex_final, lw=2, label="apex (reduced model)")
+    s = report.step
+    if s is not None:
+        k = slice(1, None, max(1, (s.t.size - 1) // 60))
+        ax.semilogx(s.t[k] * 1e6, s.tc[k] / s.R_P, "k.", ms=3, label="thermocouple (BDF2, full model)")
     for frac, t in ((0.1, report.t10), (1 - np.exp(-1), report.t63), (0.9, report.t90)):
         ax.plot(t * 1e6, frac, "o", color="C3")
         ax.annotate(f" t{round(frac * 100)} = {t * 1e6:.3g} µs", (t * 1e6, frac), fontsize=8, va="top")

@@ -20,8 +20,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
-
 from probe_fem.design.load import parse_design
 from probe_fem.design.schema import Design, DesignError
 from probe_fem.physics.pole_residue import PoleResidue
@@ -52,14 +50,15 @@ def _model(design: Design, refine: float):
     cached = key in _MESH_CACHE
     if cached:
         _MESH_CACHE.move_to_end(key)
-        hit = _MESH_CACHE[key]
+        hit, tets = _MESH_CACHE[key]
         pm = ProbeMesh(mesh=hit.mesh, layout=hit.layout, materials=region_materials(design))
     else:
-        pm = build_mesh(design, refine=refine)
-        _MESH_CACHE[key] = pm
+        pm, tets = build_mesh(design, refine=refine), None
+    prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
+    if not cached:  # keep the mesh with its element geometry and matrix pattern for material-only points
+        _MESH_CACHE[key] = (pm, prob.elements)
         while len(_MESH_CACHE) > _MESH_CACHE_SIZE:
             _MESH_CACHE.popitem(last=False)
-    prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
     return ProbeModel(design, pm, prob, refine), cached
 
 
@@ -71,18 +70,14 @@ def step_crossing(rom: PoleResidue, fraction: float) -> float:
 def quantities(model, n_modes: int) -> dict[str, float]:
     """R_P, R_apex (K/W), dominant and slowest τ (s), t63 (s), f−3dB (Hz) of an assembled model.
 
-    The reduced model uses the same shifts as :func:`probe_fem.model.dynamics.analyze`;
-    the BDF2 step response is skipped (t63 comes from the reduced model's closed-form step).
+    The reduced model is the one :func:`probe_fem.model.dynamics.analyze` verifies against direct
+    solves for the calibration (same shifts and depth); t63 is its closed-form step crossing.
     """
-    from probe_fem.model.dynamics import thermal_system
+    from probe_fem.model.dynamics import reduced
     from probe_fem.model.steady import solve_steady
-    from probe_fem.physics import frequency, transient
 
     report, _ = solve_steady(model)
-    ts = thermal_system(model)
-    modes = transient.modes(ts, n_modes)
-    lam1 = 1 / modes.tau[0]
-    rom = frequency.reduced_model(ts, np.geomspace(lam1 / 3, 1e4 * lam1, 10))
+    _, modes, rom = reduced(model, n_modes)
     dom = modes.dominant
     return {
         "R_P_K_per_W": report.R_P,

@@ -113,6 +113,7 @@ def fit(
     xtol: float = 1e-4,
     max_evaluations: int = 60,
     on_evaluation: Callable[[dict[str, float], dict[str, Any]], None] | None = None,
+    evaluate_many: Callable[[list[dict[str, float]]], list[dict[str, Any]]] | None = None,
 ) -> FitResult:
     """Least-squares fit of ``free`` to ``targets`` (each evaluation a full FEM point, in this process).
 
@@ -127,6 +128,8 @@ def fit(
     geometry moves R_P and τ by ~1e-4 relative, so finer steps chase noise).  A trial design that
     cannot be evaluated (the mesher fails, the geometry is invalid) is a rejected step: the trust
     region shrinks and the fit goes on; such designs are listed in ``FitResult.failed``.
+    ``evaluate_many`` evaluates a list of override mappings at once (e.g. on a dask cluster, see
+    :func:`probe_fem.studies.runner.dask_evaluator`): the Jacobian's columns then run in parallel.
     """
     from scipy.optimize import least_squares
 
@@ -142,14 +145,25 @@ def fit(
     history: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
 
-    def row_at(x: np.ndarray) -> dict[str, Any]:
-        """The evaluated point at scaled parameters ``x`` (status "ok" or "failed"), cached."""
-        ov = {p.key: float(v) for p, v in zip(free, p0 * np.exp(x))}
-        k = tuple(np.round(x, 12))
-        if k not in cache:
-            if len(cache) >= max_evaluations + len(free):
-                raise FitError(f"no fit within {max_evaluations} evaluations (raise --max-evaluations)")
-            row = evaluate_point(base_raw, ov, refine, n_modes)
+    def overrides(x: np.ndarray) -> dict[str, float]:
+        return {p.key: float(v) for p, v in zip(free, p0 * np.exp(x))}
+
+    def rows_at(xs: list[np.ndarray]) -> None:
+        """Evaluate the points not yet cached (all at once when ``evaluate_many`` is given)."""
+        todo: dict[tuple, dict[str, float]] = {}
+        for x in xs:
+            k = tuple(np.round(x, 12))
+            if k not in cache and k not in todo:
+                todo[k] = overrides(x)
+        if len(cache) + len(todo) > max_evaluations + len(free):
+            raise FitError(f"no fit within {max_evaluations} evaluations (raise --max-evaluations)")
+        ovs = list(todo.values())
+        rows = (
+            evaluate_many(ovs)
+            if evaluate_many and ovs
+            else [evaluate_point(base_raw, ov, refine, n_modes) for ov in ovs]
+        )
+        for (k, ov), row in zip(todo.items(), rows):
             cache[k] = row
             if row["status"] == "ok":
                 history.append({**ov, **{t.column: row[t.column] for t in targets}})
@@ -157,7 +171,11 @@ def fit(
                 failed.append({**ov, "error": row["error"]})
             if on_evaluation:
                 on_evaluation(ov, row)
-        return cache[k]
+
+    def row_at(x: np.ndarray) -> dict[str, Any]:
+        """The evaluated point at scaled parameters ``x`` (status "ok" or "failed"), cached."""
+        rows_at([x])
+        return cache[tuple(np.round(x, 12))]
 
     def r_at(x: np.ndarray) -> np.ndarray | None:
         row = row_at(x)
@@ -184,6 +202,12 @@ def fit(
         if r0 is None:
             raise FitError(f"the design at {_where(free, p0 * np.exp(x))} cannot be evaluated: {row_at(x)['error']}")
         J = np.empty((len(targets), len(free)))
+        forward = []  # the forward points of every column, evaluated together (in parallel if possible)
+        for i in range(len(free)):
+            if x[i] + diff_step <= hi[i]:
+                forward.append(x.copy())
+                forward[-1][i] += diff_step
+        rows_at(forward)
         for i in range(len(free)):
             h = diff_step
             for step in (h, -h) if x[i] + h <= hi[i] else (-h,):

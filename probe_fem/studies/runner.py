@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,41 @@ def _run_dask(
             except Exception as exc:  # noqa: BLE001 -- worker died (e.g. a mesher crash): recorded, the study goes on
                 result = {"status": "failed", "error": f"worker: {type(exc).__name__}: {exc}", "design_fingerprint": ""}
             record(k, result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextmanager
+def dask_evaluator(
+    base_raw: dict, refine: float, n_modes: int, workers: int | None = None, scheduler: str | None = None
+) -> Iterator[Callable[[list[dict[str, float]]], list[dict[str, Any]]]]:
+    """A function that evaluates a list of override mappings on a dask cluster (a local one of ``workers``
+    processes, or ``scheduler``), in the order given; the cluster lives as long as the block."""
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="10s")
+    else:
+        cluster = LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    try:
+        client.wait_for_workers(1, timeout=120)
+        base = client.scatter([base_raw], broadcast=True)[0]
+
+        def evaluate_many(ovs: list[dict[str, float]]) -> list[dict[str, Any]]:
+            futures = [client.submit(evaluate_point, base, ov, refine, n_modes, pure=False) for ov in ovs]
+            return list(client.gather(futures))
+
+        yield evaluate_many
     finally:
         client.close()
         if cluster is not None:
