@@ -113,8 +113,11 @@ def _run(fn, *args) -> dict:
         return pool.apply(_limited, (fn,) + args)
 
 
-def case_calibrate(smoke: bool) -> dict:
-    """`probe-fem calibrate` end to end in a subprocess, no mesh cache: wall time, peak memory, stages."""
+def case_calibrate(smoke: bool, cache: str | None = None) -> dict:
+    """`probe-fem calibrate` end to end in a subprocess: wall time, peak memory, stages.
+
+    ``cache``: a mesh-cache folder (warm when it already holds the meshes); None: no cache (cold).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
             sys.executable,
@@ -122,14 +125,18 @@ def case_calibrate(smoke: bool) -> dict:
             "probe_fem.cli.main",
             "calibrate",
             "--quiet",
-            "--no-cache",
             "--out",
             f"{tmp}/out",
             "--calib",
             f"{tmp}/calib.json",
         ] + (["--refine", "0.3"] if smoke else [])
+        env = dict(os.environ)
+        if cache is None:
+            cmd.append("--no-cache")
+        else:
+            env["PROBE_FEM_CACHE"] = cache
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         _, _, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         if proc.stderr.read().strip() and not Path(f"{tmp}/out/results.json").exists():
@@ -167,6 +174,121 @@ def case_study_throughput(points: int, refine: float) -> dict:
     return out
 
 
+def case_calibrate_warm_and_loaded(smoke: bool, loaded: bool) -> dict:
+    """Calibrate with a warm mesh cache, idle and (``loaded``) beside one busy process on the other core."""
+    with tempfile.TemporaryDirectory() as cache:
+        case_calibrate(smoke, cache)  # fills the cache
+        out = {"warm": case_calibrate(smoke, cache)}
+        if loaded:
+            busy = subprocess.Popen(
+                [sys.executable, "-c", "import numpy as np\nwhile True: np.linalg.svd(np.ones((300, 300)))"]
+            )
+            try:
+                time.sleep(1.0)
+                out["loaded"] = case_calibrate(smoke, cache)
+            finally:
+                busy.kill()
+            out["loaded_over_idle"] = out["loaded"]["wall_s"] / out["warm"]["wall_s"]
+    return out
+
+
+def case_material_study(points: int, refine: float) -> dict:
+    """A material-property sweep (k of the Au film) on 2 dask workers: points per second after start-up
+    (from the completion of each worker's first point, which meshes, to the last)."""
+    from probe_fem.studies.runner import run_study
+    from probe_fem.studies.spec import parse_study
+
+    raw = {
+        "study": {"name": "materials", "design": "embedded:ntistp", "method": "grid", "refine": refine, "modes": 6},
+        "parameters": {"materials.au_film.k_W_mK": {"start": 150.0, "stop": 250.0, "num": points}},
+    }
+    done: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run = run_study(
+            parse_study(raw, "materials"),
+            Path(tmp) / "t.csv",
+            workers=2,
+            on_done=lambda *a, **k: done.append(time.perf_counter()),
+        )
+        total = time.perf_counter() - t0
+    done.sort()
+    steady_rate = (len(done) - 2) / (done[-1] - done[1]) if len(done) > 3 else float("nan")
+    return {
+        "points": points,
+        "refine": refine,
+        "total_s": total,
+        "points_per_s_after_startup": steady_rate,
+        "failed": len(run.failed),
+    }
+
+
+def case_geometric_point(refine: float) -> dict:
+    """One geometric study point (remeshes) against its parts: mesh + steady solve + reduced model."""
+    import tomllib
+
+    from probe_fem.design.load import embedded_design_path, parse_design
+    from probe_fem.model.dynamics import reduced
+    from probe_fem.model.steady import build_model, solve_steady
+    from probe_fem.studies.evaluate import evaluate_point
+    from probe_fem.studies.keys import apply_overrides
+
+    raw = tomllib.loads(embedded_design_path().read_text())
+    ov = {"body.length_um": 19.1}
+    t0 = time.perf_counter()
+    row = evaluate_point(raw, ov, refine, 6)
+    point = time.perf_counter() - t0
+    ov2 = {"body.length_um": 19.2}  # a new geometry, so the parts mesh too
+    t0 = time.perf_counter()
+    model = build_model(parse_design(apply_overrides(raw, ov2)), refine)
+    solve_steady(model)
+    reduced(model, 6)
+    parts = time.perf_counter() - t0
+    return {
+        "refine": refine,
+        "point_s": point,
+        "mesh_solve_reduced_s": parts,
+        "ratio": point / parts,
+        "status": row["status"],
+    }
+
+
+def case_fit_jacobian(refine: float) -> dict:
+    """The forward-difference points of a 5-parameter fit's Jacobian: serial against 2 dask workers."""
+    import tomllib
+
+    from probe_fem.design.load import embedded_design_path
+    from probe_fem.studies.evaluate import evaluate_point
+    from probe_fem.studies.runner import dask_evaluator
+
+    raw = tomllib.loads(embedded_design_path().read_text())
+    keys = ["body.length_um", "electrode.thickness_nm", "materials.au_film.k_W_mK", "tip.height_um", "body.width_um"]
+    start = {
+        "body.length_um": 18.28,
+        "electrode.thickness_nm": 100.0,
+        "materials.au_film.k_W_mK": 200.0,
+        "tip.height_um": 5.0,
+        "body.width_um": 20.0,
+    }
+    ovs = [{k: start[k] * (1.01 if k == key else 1.0) for k in keys} for key in keys]
+    t0 = time.perf_counter()
+    serial = [evaluate_point(raw, ov, refine, 6) for ov in ovs]
+    t_serial = time.perf_counter() - t0
+    with dask_evaluator(raw, refine, 6, workers=2) as many:
+        many(ovs[:2])  # start-up: workers import, first meshes
+        t0 = time.perf_counter()
+        parallel = many([{k: v * 1.001 for k, v in ov.items()} for ov in ovs])
+        t_parallel = time.perf_counter() - t0
+    return {
+        "refine": refine,
+        "columns": len(ovs),
+        "serial_s": t_serial,
+        "two_workers_s": t_parallel,
+        "speedup": t_serial / t_parallel,
+        "ok": all(r["status"] == "ok" for r in serial + parallel),
+    }
+
+
 def case_plan() -> dict:
     """`plan` from the shipped calibration file: 200 frequencies, the paper's acquisition (no FEM)."""
     t0 = time.perf_counter()
@@ -195,6 +317,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     ap.add_argument("--full", action="store_true", help="add the ~1M-dof scaling point")
+    ap.add_argument("--loaded", action="store_true", help="repeat calibrate beside a busy process")
     ap.add_argument("--out", default=str(HERE / "results.json"))
     args = ap.parse_args(argv)
     from rich.console import Console
@@ -218,6 +341,12 @@ def main(argv=None) -> int:
         scale.append(_run(case_level, f, False, True))
     con.log("probe-fem calibrate, end to end")
     cal = case_calibrate(args.smoke)
+    con.log("probe-fem calibrate, warm mesh cache" + (", idle and beside a busy process" if args.loaded else ""))
+    warm = case_calibrate_warm_and_loaded(args.smoke, args.loaded)
+    con.log("material study on 2 workers, geometric study point, fit Jacobian")
+    mat = case_material_study(6 if args.smoke else 24, 0.2 if args.smoke else 0.5)
+    geo = _run(case_geometric_point, 0.2 if args.smoke else 0.5)
+    jac = case_fit_jacobian(0.2 if args.smoke else 0.5)
     con.log("plan from the calibration file")
     pln = _run(case_plan)
     con.log("study throughput: 1 vs 2 dask workers")
@@ -268,10 +397,12 @@ def main(argv=None) -> int:
             )
         con.print(p)
     mid = levels[1]
+    w = warm["warm"]
     targets = [
-        ("calibrate wall (R_P to 0.5 %, transient, modulation) <= 60 s", cal["wall_s"], cal["wall_s"] <= 60),
-        ("calibrate peak memory <= 2 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 2),
-        ("meshing <= 40 % of calibrate wall time", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
+        ("calibrate cold (empty mesh cache) <= 10 s", cal["wall_s"], cal["wall_s"] <= 10),
+        ("calibrate warm <= 5 s", w["wall_s"], w["wall_s"] <= 5),
+        ("calibrate peak memory <= 1.5 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 1.5),
+        ("meshing <= 40 % of calibrate wall time (cold)", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
         (
             "30-point sweep <= 3 x one steady solve",
             mid["sweep30_s"] / mid["steady_direct_s"],
@@ -286,6 +417,25 @@ def main(argv=None) -> int:
                 lv["ratio_vs_ngsolve_best"] <= 0.8,
             )
         )
+    if args.loaded:
+        targets.append(
+            (
+                "calibrate beside one busy process <= 1.5 x idle",
+                warm["loaded_over_idle"],
+                warm["loaded_over_idle"] <= 1.5,
+            )
+        )
+    targets.append(
+        (
+            f"material study, 2 workers, refine {mat['refine']:g}: >= 5 points/s after start-up",
+            mat["points_per_s_after_startup"],
+            mat["points_per_s_after_startup"] >= 5,
+        )
+    )
+    targets.append(
+        ("geometric study point <= 1.2 x (mesh + steady + reduced model)", geo["ratio"], geo["ratio"] <= 1.2)
+    )
+    targets.append(("5-parameter fit Jacobian, 2 workers over serial >= 1.7", jac["speedup"], jac["speedup"] >= 1.7))
     targets.append(("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False))
     targets.append(
         (
@@ -312,6 +462,10 @@ def main(argv=None) -> int:
         "scaling": scale,
         "calibrate": cal,
         "study_throughput": thr,
+        "calibrate_warm": warm,
+        "material_study": mat,
+        "geometric_point": geo,
+        "fit_jacobian": jac,
         "plan": pln,
         "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets],
     }

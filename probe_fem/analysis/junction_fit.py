@@ -1,0 +1,323 @@
+"""From measured dissipation back to the junction: a Breit–Wigner transmission fitted to Q_P(±V).
+
+Data: Q_P,Avg at +V and −V for several amplitudes V_M (with σ), optionally the mean currents and
+the zero-bias conductance G and Seebeck coefficient S measured separately.  Model: paper Eq. 1
+with τ(E) = BW(ε, Γ) + τ_b (a single level, optionally on a flat background) and the bias
+division η (μ_P = η·eV).  Weighted least squares in (ε, ln Γ, η[, τ_b]); the fit starts from
+levels on both sides of E_F (HOMO: ε < 0, LUMO: ε > 0) and reports the best solution of each
+branch, so the answer says which the data prefer and by how much (Δχ²).  Uncertainties and
+correlations from the Jacobian at the optimum; predictions (Q_P(±V), Q_S, the exact asymmetry
+Q_P(−V) − Q_P(+V) of Eq. 1, S) carry bands from the same covariance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from probe_fem.analysis.landauer import BreitWigner, Junction, Transmission
+from probe_fem.constants import G0
+from probe_fem.errors import FitError, InputError
+
+
+class JunctionDataError(InputError):
+    """Dissipation data that cannot be fitted."""
+
+    kind = "junction data"
+
+
+@dataclass(frozen=True)
+class LevelOnBackground(Transmission):
+    """A Breit–Wigner level (ε, Γ in eV) on a flat background τ_b (total clamped to [0, 1])."""
+
+    level: float
+    gamma: float
+    background: float = 0.0
+    name: str = "level+background"
+
+    def __call__(self, E: np.ndarray) -> np.ndarray:
+        return np.clip(BreitWigner(self.level, self.gamma)(E) + self.background, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One quantity measured with its standard uncertainty (SI)."""
+
+    value: float
+    sigma: float
+
+
+@dataclass
+class JunctionData:
+    """Q_P(±V) (W) with σ at amplitudes V_M (V); optional currents I(±V) (A) with σ, G (S), S (V/K)."""
+
+    bias_V: np.ndarray
+    q_plus_W: np.ndarray
+    sigma_plus_W: np.ndarray
+    q_minus_W: np.ndarray
+    sigma_minus_W: np.ndarray
+    i_plus_A: np.ndarray | None = None
+    i_minus_A: np.ndarray | None = None
+    sigma_i_A: np.ndarray | None = None
+    conductance: Measured | None = None
+    seebeck: Measured | None = None
+    T_K: float = 300.0
+    source: str = "data"
+
+    def __post_init__(self) -> None:
+        arrays = {"bias_V": self.bias_V, "Q_P(+V)": self.q_plus_W, "σ(+V)": self.sigma_plus_W,
+                  "Q_P(−V)": self.q_minus_W, "σ(−V)": self.sigma_minus_W}
+        n = {np.shape(v) for v in arrays.values()}
+        if len(n) != 1 or len(next(iter(n))) != 1:
+            raise JunctionDataError(f"{self.source}: bias, Q_P and σ must be equally long 1-D lists")
+        for name, v in arrays.items():
+            if not np.all(np.isfinite(v)):
+                raise JunctionDataError(f"{self.source}: {name} has non-finite values (NaN or inf)")
+        if np.any(self.bias_V <= 0):
+            raise JunctionDataError(f"{self.source}: bias amplitudes must be > 0 V (give ±V pairs as Q_P(+V), Q_P(−V))")
+        for name in ("σ(+V)", "σ(−V)"):
+            if np.any(arrays[name] <= 0):
+                raise JunctionDataError(f"{self.source}: {name} must be > 0 W (a weight of the fit)")
+        for m, what in ((self.conductance, "G"), (self.seebeck, "S")):
+            if m is not None and not (math.isfinite(m.value) and math.isfinite(m.sigma) and m.sigma > 0):
+                raise JunctionDataError(f"{self.source}: {what} = {m.value!r} ± {m.sigma!r}: finite, σ > 0")
+
+    @property
+    def points(self) -> int:
+        n = 2 * self.bias_V.size + (self.conductance is not None) + (self.seebeck is not None)
+        return n + (2 * self.bias_V.size if self.i_plus_A is not None else 0)
+
+
+PARAMS = ("level_eV", "gamma_eV", "division", "background")
+
+
+@dataclass
+class JunctionFit:
+    """The best fit, the best of the other branch, and predictions with 1σ bands (SI, eV)."""
+
+    values: dict[str, float]
+    sigma: dict[str, float]
+    correlation: np.ndarray
+    names: list[str]
+    chi2: float
+    dof: int
+    branch: str  # "HOMO" (ε < 0) or "LUMO" (ε > 0)
+    other_branch_chi2: float | None
+    seebeck_V_per_K: float
+    seebeck_sigma_V_per_K: float
+    conductance_G0: float
+    predictions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def delta_chi2(self) -> float | None:
+        """χ² of the other branch's best fit minus this one's (how much the data prefer this branch)."""
+        return None if self.other_branch_chi2 is None else self.other_branch_chi2 - self.chi2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "branch": self.branch,
+            "delta_chi2_other_branch": self.delta_chi2,
+            "chi2": self.chi2,
+            "dof": self.dof,
+            "chi2_per_dof": self.chi2 / self.dof if self.dof > 0 else None,
+            "parameters": {k: {"value": self.values[k], "sigma": self.sigma[k]} for k in self.names},
+            "correlation": {"order": self.names, "matrix": self.correlation.tolist()},
+            "seebeck_V_per_K": {"value": self.seebeck_V_per_K, "sigma": self.seebeck_sigma_V_per_K},
+            "conductance_G0": self.conductance_G0,
+            "predictions": self.predictions,
+        }
+
+
+def _junction(p: dict[str, float], T: float) -> Junction:
+    return Junction(LevelOnBackground(p["level_eV"], p["gamma_eV"], p.get("background", 0.0)), T=T,
+                    division=p["division"])
+
+
+def _unpack(x: np.ndarray, names: list[str]) -> dict[str, float]:
+    p = dict(zip(names, x))
+    p["gamma_eV"] = math.exp(p["gamma_eV"])  # fitted as ln Γ
+    return p
+
+
+def _model(p: dict[str, float], data: JunctionData) -> dict[str, np.ndarray]:
+    j = _junction(p, data.T_K)
+    V = data.bias_V
+    c = j.currents(np.concatenate([V, -V]), n=2001)
+    n = V.size
+    return {"q_plus": c["Q_P"][:n], "q_minus": c["Q_P"][n:], "i_plus": c["I"][:n], "i_minus": c["I"][n:],
+            "q_s_plus": c["Q_S"][:n], "q_s_minus": c["Q_S"][n:], "G": np.array([j.conductance]),
+            "S": np.array([j.seebeck_exact])}
+
+
+def _residuals(x: np.ndarray, names: list[str], data: JunctionData) -> np.ndarray:
+    m = _model(_unpack(x, names), data)
+    r = [(m["q_plus"] - data.q_plus_W) / data.sigma_plus_W, (m["q_minus"] - data.q_minus_W) / data.sigma_minus_W]
+    if data.i_plus_A is not None and data.i_minus_A is not None and data.sigma_i_A is not None:
+        r += [(m["i_plus"] - data.i_plus_A) / data.sigma_i_A, (m["i_minus"] - data.i_minus_A) / data.sigma_i_A]
+    if data.conductance is not None:
+        r.append((m["G"] - data.conductance.value) / data.conductance.sigma)
+    if data.seebeck is not None:
+        r.append((m["S"] - data.seebeck.value) / data.seebeck.sigma)
+    return np.concatenate(r)
+
+
+def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[float, ...] = (
+        -1.5, -0.8, -0.4, 0.4, 0.8, 1.5)) -> JunctionFit:
+    """Fit a Breit–Wigner level (and the bias division, optionally a flat background) to ``data``.
+
+    Starts from each level in ``levels_eV`` (both signs: the HOMO and LUMO branches), with Γ from
+    the measured conductance when given; returns the best fit and the other branch's best χ².
+    Raises :class:`JunctionDataError` when there are fewer data than parameters.
+    """
+    from scipy.optimize import least_squares
+
+    names = ["level_eV", "gamma_eV", "division"] + (["background"] if background else [])
+    if data.points < len(names):
+        raise JunctionDataError(f"{data.source}: {data.points} data points for {len(names)} parameters "
+                                f"({', '.join(names)}): give more biases, the currents, G or S")
+    if np.all(np.abs(data.q_plus_W - data.q_minus_W) == 0):
+        pass  # a symmetric junction is a valid answer (S ≈ 0); nothing to reject
+    lo = [-5.0, math.log(1e-4), 0.05] + ([0.0] if background else [])
+    hi = [5.0, math.log(5.0), 0.95] + ([0.99] if background else [])
+    g = data.conductance.value / G0 if data.conductance else 0.01
+    best: dict[str, tuple[float, Any]] = {}
+    for eps in levels_eV:
+        tau0 = min(max(g, 1e-6), 0.99)
+        gamma = 2 * abs(eps) * math.sqrt(tau0 / (1 - tau0))  # τ(E_F) = g for a level at ε
+        x0 = np.array([eps, math.log(min(max(gamma, 1.1e-4), 4.9)), 0.5] + ([0.0] if background else []))
+        try:
+            sol = least_squares(_residuals, x0, args=(names, data), bounds=(lo, hi), method="trf",
+                                x_scale="jac", max_nfev=200)
+        except (ValueError, FloatingPointError):
+            continue
+        chi2 = float(np.sum(sol.fun**2))
+        key = "LUMO" if sol.x[0] > 0 else "HOMO"
+        if key not in best or chi2 < best[key][0]:
+            best[key] = (chi2, sol)
+    if not best:
+        raise FitError(f"{data.source}: no start point converged")
+    branch = min(best, key=lambda k: best[k][0])
+    chi2, sol = best[branch]
+    other = [best[k][0] for k in best if k != branch]
+    J = sol.jac
+    JTJ = J.T @ J
+    if np.linalg.cond(JTJ) > 1e14:
+        raise FitError(f"{data.source}: the data do not determine {', '.join(names)} (singular Jacobian); "
+                       "fix the division or add G, S or the currents")
+    cov_x = np.linalg.inv(JTJ)
+    p = _unpack(sol.x, names)
+    # ln Γ → Γ: σ_Γ = Γ·σ_lnΓ
+    scale = np.array([p["gamma_eV"] if n == "gamma_eV" else 1.0 for n in names])
+    cov = cov_x * np.outer(scale, scale)
+    sig = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sig, sig)
+    out = JunctionFit(
+        values={n: p[n] for n in names}, sigma=dict(zip(names, sig)), correlation=corr, names=names,
+        chi2=chi2, dof=data.points - len(names), branch=branch, other_branch_chi2=min(other) if other else None,
+        seebeck_V_per_K=0.0, seebeck_sigma_V_per_K=0.0, conductance_G0=0.0,
+    )
+    _predict(out, sol.x, cov_x, names, data)
+    return out
+
+
+def _predict(out: JunctionFit, x: np.ndarray, cov_x: np.ndarray, names: list[str], data: JunctionData) -> None:
+    """Predictions at the data's biases with 1σ bands by linear propagation of the fit's covariance."""
+
+    def flat(xx: np.ndarray) -> np.ndarray:
+        m = _model(_unpack(xx, names), data)
+        return np.concatenate([m["q_plus"], m["q_minus"], m["q_s_plus"], m["q_s_minus"],
+                               m["q_minus"] - m["q_plus"], m["S"], m["G"]])
+
+    y0 = flat(x)
+    D = np.empty((y0.size, x.size))
+    for i in range(x.size):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        xp = x.copy()
+        xp[i] += h
+        D[:, i] = (flat(xp) - y0) / h
+    band = np.sqrt(np.einsum("ij,jk,ik->i", D, cov_x, D))
+    n = data.bias_V.size
+    parts = {"Q_P_plus_W": slice(0, n), "Q_P_minus_W": slice(n, 2 * n), "Q_S_plus_W": slice(2 * n, 3 * n),
+             "Q_S_minus_W": slice(3 * n, 4 * n), "asymmetry_exact_W": slice(4 * n, 5 * n)}
+    out.predictions = {"bias_V": data.bias_V.tolist(),
+                       **{k: {"value": y0[s].tolist(), "sigma": band[s].tolist()} for k, s in parts.items()}}
+    out.seebeck_V_per_K, out.seebeck_sigma_V_per_K = float(y0[5 * n]), float(band[5 * n])
+    out.conductance_G0 = float(y0[5 * n + 1] / G0)
+    # Eq. 2 (linear response) beside the exact asymmetry, only meaningful where e|V| ≪ 2πk_BT
+    j = _junction(_unpack(x, names), data.T_K)
+    linear = -j.asymmetry_linear(data.bias_V, exact=True)
+    exact = y0[4 * n : 5 * n]
+    out.predictions["asymmetry_eq2_W"] = linear.tolist()
+    out.predictions["eq2_over_exact"] = (linear / np.where(exact == 0, np.nan, exact)).tolist()
+
+
+def load_junction_data(path: str, conductance: Measured | None = None, seebeck: Measured | None = None,
+                       T_K: float = 300.0) -> JunctionData:
+    """``analysis.json`` as ``probe-fem analyze`` writes it, or a CSV with columns
+    ``bias_V, Q_P_W, sigma_Q_P_W[, current_A]`` holding +V and −V rows for every amplitude."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JunctionDataError(f"{p}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise JunctionDataError(f"{p}: not UTF-8 text") from None
+    if p.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)["results"]
+            V = np.array([r["V_M_V"] for r in rows], float)
+            qp = np.array([r["plus"]["Q_P_W"] for r in rows], float)
+            sp_ = np.array([r["plus"]["sigma_Q_P_W"] for r in rows], float)
+            qm = np.array([r["minus"]["Q_P_W"] for r in rows], float)
+            sm = np.array([r["minus"]["sigma_Q_P_W"] for r in rows], float)
+            ip = np.array([r["plus"]["current_A"] for r in rows], float)
+            im = np.array([r["minus"]["current_A"] for r in rows], float)
+            si = np.array([max(r["plus"]["sigma_current_A"], r["minus"]["sigma_current_A"]) for r in rows], float)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise JunctionDataError(f"{p}: not an analysis.json of probe-fem analyze ({exc!r})") from None
+        return JunctionData(V, qp, sp_, qm, sm, ip, im, np.where(si > 0, si, np.nan) if np.all(si > 0) else None,
+                            conductance, seebeck, T_K, str(p))
+    return _from_csv(p, text, conductance, seebeck, T_K)
+
+
+def _from_csv(p: Any, text: str, conductance: Measured | None, seebeck: Measured | None, T_K: float) -> JunctionData:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    need = {"bias_V", "Q_P_W", "sigma_Q_P_W"}
+    if not reader.fieldnames or not need <= set(reader.fieldnames):
+        raise JunctionDataError(f"{p}: needs the columns {', '.join(sorted(need))} (optional current_A)")
+    plus: dict[float, tuple[float, float, float]] = {}
+    minus: dict[float, tuple[float, float, float]] = {}
+    for i, row in enumerate(reader, start=2):
+        try:
+            v, q, s = float(row["bias_V"]), float(row["Q_P_W"]), float(row["sigma_Q_P_W"])
+            cur = float(row["current_A"]) if row.get("current_A") not in (None, "") else math.nan
+        except (TypeError, ValueError):
+            raise JunctionDataError(f"{p}: line {i}: not numbers: {dict(row)}") from None
+        if not all(math.isfinite(x) for x in (v, q, s)):
+            raise JunctionDataError(f"{p}: line {i}: non-finite value")
+        if s <= 0:
+            raise JunctionDataError(f"{p}: line {i}: sigma_Q_P_W = {s!r}: must be > 0")
+        if v == 0:
+            raise JunctionDataError(f"{p}: line {i}: bias_V = 0: Q_P is dissipated at ±V only")
+        (plus if v > 0 else minus)[round(abs(v), 12)] = (q, s, cur)
+    if not plus or not minus:
+        raise JunctionDataError(f"{p}: biases all of one sign: give Q_P at +V and at −V (the asymmetry is the data)")
+    common = sorted(set(plus) & set(minus))
+    if len(common) != len(plus) or len(common) != len(minus):
+        raise JunctionDataError(f"{p}: every |V| needs a +V and a −V row")
+    V = np.array(common)
+    a = np.array([plus[v] for v in common])
+    b = np.array([minus[v] for v in common])
+    has_i = np.all(np.isfinite(a[:, 2])) and np.all(np.isfinite(b[:, 2]))
+    return JunctionData(V, a[:, 0], a[:, 1], b[:, 0], b[:, 1],
+                        a[:, 2] if has_i else None, -b[:, 2] if has_i else None, None,
+                        conductance, seebeck, T_K, str(p))
