@@ -123,17 +123,15 @@ class Junction:
     def currents(self, V, n: int = 4001) -> dict[str, np.ndarray]:
         """I (A), Q_P, Q_S, Q_total (W) at each bias V (V)."""
         V = np.atleast_1d(np.asarray(V, float))
-        out = {k: np.zeros_like(V) for k in ("I", "Q_P", "Q_S", "Q_total")}
         kT = K_B * self.T / EV
-        for i, v in enumerate(V):
-            mp, ms = self.potentials(v)
-            E = np.linspace(min(mp, ms) - 40 * kT, max(mp, ms) + 40 * kT, n)
-            window = self.transmission(E) * (fermi(E, mp, self.T) - fermi(E, ms, self.T))
-            I = 2 * E_CHARGE / H_PLANCK * np.trapezoid(window, E) * EV
-            qp = 2 / H_PLANCK * np.trapezoid((mp - E) * window, E) * EV**2
-            qs = 2 / H_PLANCK * np.trapezoid((E - ms) * window, E) * EV**2
-            out["I"][i], out["Q_P"][i], out["Q_S"][i], out["Q_total"][i] = I, qp, qs, I * v
-        return out
+        mp, ms = self.division * V, -(1 - self.division) * V  # (μ_P, μ_S) per bias, as potentials()
+        lo, hi = np.minimum(mp, ms) - 40 * kT, np.maximum(mp, ms) + 40 * kT
+        E = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n)[None, :]  # one grid per bias
+        window = self.transmission(E) * (fermi(E, mp[:, None], self.T) - fermi(E, ms[:, None], self.T))
+        I = 2 * E_CHARGE / H_PLANCK * np.trapezoid(window, E, axis=1) * EV
+        qp = 2 / H_PLANCK * np.trapezoid((mp[:, None] - E) * window, E, axis=1) * EV**2
+        qs = 2 / H_PLANCK * np.trapezoid((E - ms[:, None]) * window, E, axis=1) * EV**2
+        return {"I": I, "Q_P": qp, "Q_S": qs, "Q_total": I * V}
 
     @property
     def conductance(self) -> float:
