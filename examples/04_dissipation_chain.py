@@ -10,6 +10,9 @@
 3. Demodulate each trace set into ΔT_TC,Avg(±V_M) and Q_P,Avg against Q_Total,Avg.
 4. The paper's three findings: BDNC puts more heat into the probe at negative
    bias, BDA at positive bias, Au–Au shows no asymmetry.
+5. Back to the junction: a Breit–Wigner level fitted to Q_P(±V), the mean
+   currents and G (10 %) recovers the level and width of the BDNC (LUMO) and
+   BDA (HOMO) junctions that made the data, and says which branch they prefer.
 
 Run: ``python examples/04_dissipation_chain.py`` (writes ``dissipation_<model>.png``).
 """
@@ -18,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from probe_fem import calibrate, demodulate, paper, preset, simulate
+from probe_fem import JunctionData, calibrate, demodulate, fit_junction, paper, preset, simulate
+from probe_fem.analysis.junction_fit import Measured
 from probe_fem.plots.analysis import plot_dissipation
 
 PAPER_BIAS = {name: list(paper.BIAS_V[name]) for name in ("bdnc", "bda", "au")}
@@ -38,6 +42,17 @@ def run(refine: float = 1.0, junctions: int = 10, figures: bool = False) -> dict
             "fraction_plus": [p.fraction for p, _ in results],
             "fraction_minus": [m.fraction for _, m in results],
         }
+        if name != "au":
+            g = junction.conductance
+            fit = fit_junction(JunctionData.from_results(results, Measured(g, 0.1 * g)))
+            bw = junction.transmission
+            out[name]["fit"] = {
+                "branch": fit.branch,
+                "delta_chi2": fit.delta_chi2,
+                "level": (fit.values["level_eV"], fit.sigma["level_eV"], bw.level),
+                "gamma": (fit.values["gamma_eV"], fit.sigma["gamma_eV"], bw.gamma),
+                "S": (fit.seebeck_V_per_K, fit.seebeck_sigma_V_per_K, junction.seebeck_exact),
+            }
         if figures:
             plot_dissipation(
                 results,
@@ -58,3 +73,11 @@ if __name__ == "__main__":
             + " ;  f(−) = "
             + ", ".join(f"{f:.3f}" for f in r["fraction_minus"])
         )
+        if "fit" in r:
+            f = r["fit"]
+            print(
+                f"      fit: {f['branch']} (other branch worse by Δχ² = {f['delta_chi2']:.3g}); "
+                f"level {f['level'][0]:+.3f} ± {f['level'][1]:.3f} eV (true {f['level'][2]:+.3f}), "
+                f"Γ {f['gamma'][0]:.4f} ± {f['gamma'][1]:.4f} eV (true {f['gamma'][2]:.4f}), "
+                f"S {f['S'][0] * 1e6:+.2f} ± {f['S'][1] * 1e6:.2f} µV/K (true {f['S'][2] * 1e6:+.2f})"
+            )

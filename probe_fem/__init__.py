@@ -36,6 +36,9 @@ _LAZY = {
     "Junction": "probe_fem.analysis",
     "preset": "probe_fem.analysis",
     "PRESETS": "probe_fem.analysis",
+    "fit_junction": "probe_fem.analysis.junction_fit",
+    "JunctionData": "probe_fem.analysis.junction_fit",
+    "load_junction_data": "probe_fem.analysis.junction_fit",
     "load_study": "probe_fem.studies",
     "run_study": "probe_fem.studies",
     "fit": "probe_fem.studies.fit",
@@ -49,6 +52,7 @@ __all__ = [
     "FitError",
     "InputError",
     "Junction",
+    "JunctionData",
     "MeshError",
     "ProbeFemError",
     "SolverError",
@@ -57,7 +61,9 @@ __all__ = [
     "calibrate",
     "demodulate",
     "fit",
+    "fit_junction",
     "load_design",
+    "load_junction_data",
     "load_study",
     "preset",
     "run_study",
@@ -66,6 +72,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from probe_fem.analysis import PRESETS, Junction, Traces, demodulate, preset, simulate
+    from probe_fem.analysis.junction_fit import JunctionData, fit_junction, load_junction_data
     from probe_fem.calibration import Calibration
     from probe_fem.design import Design, load_design
     from probe_fem.pipeline import CalibrationRun, calibrate

@@ -43,3 +43,5 @@ def test_04_chain_shows_the_papers_three_findings():
     assert np.all(r["bdnc"]["z"] < -5)  # more heat in the probe at negative bias
     assert np.all(r["bda"]["z"] > 5)  # more at positive bias
     assert np.all(np.abs(r["au"]["z"]) < 4)  # none
+    # and back to the junction: the fit picks the level's side of E_F
+    assert r["bdnc"]["fit"]["branch"] == "LUMO" and r["bda"]["fit"]["branch"] == "HOMO"

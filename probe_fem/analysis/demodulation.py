@@ -59,6 +59,25 @@ class PhaseResult:
     def u_fraction(self) -> float:
         return abs(self.fraction) * float(np.hypot(self.u_Q_P / self.Q_P, self.u_Q_total / self.Q_total))
 
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready, units in the keys; the mean current is Q_total / V (the bias is constant in a phase)."""
+        return {
+            "V_V": self.V_M,
+            "dV_TC_V": self.dV,
+            "sigma_dV_TC_V": self.u_dV,
+            "dT_TC_K": self.dT,
+            "sigma_dT_TC_K": self.u_dT,
+            "Q_P_W": self.Q_P,
+            "sigma_Q_P_W": self.u_Q_P,
+            "Q_total_W": self.Q_total,
+            "sigma_Q_total_W": self.u_Q_total,
+            "current_A": self.Q_total / self.V_M,
+            "sigma_current_A": self.u_Q_total / abs(self.V_M),
+            "fraction": self.fraction,
+            "sigma_fraction": self.u_fraction,
+            "periods": self.periods,
+        }
+
 
 def _phases_per_period(ph: np.ndarray) -> int:
     """Phases per period of a phase sequence (3 for +0-, 4 for +0-0): runs per run of + phase."""

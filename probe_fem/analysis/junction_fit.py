@@ -68,8 +68,13 @@ class JunctionData:
     source: str = "data"
 
     def __post_init__(self) -> None:
-        arrays = {"bias_V": self.bias_V, "Q_P(+V)": self.q_plus_W, "σ(+V)": self.sigma_plus_W,
-                  "Q_P(−V)": self.q_minus_W, "σ(−V)": self.sigma_minus_W}
+        arrays = {
+            "bias_V": self.bias_V,
+            "Q_P(+V)": self.q_plus_W,
+            "σ(+V)": self.sigma_plus_W,
+            "Q_P(−V)": self.q_minus_W,
+            "σ(−V)": self.sigma_minus_W,
+        }
         n = {np.shape(v) for v in arrays.values()}
         if len(n) != 1 or len(next(iter(n))) != 1:
             raise JunctionDataError(f"{self.source}: bias, Q_P and σ must be equally long 1-D lists")
@@ -81,9 +86,42 @@ class JunctionData:
         for name in ("σ(+V)", "σ(−V)"):
             if np.any(arrays[name] <= 0):
                 raise JunctionDataError(f"{self.source}: {name} must be > 0 W (a weight of the fit)")
+        if self.i_plus_A is not None and self.i_minus_A is not None:
+            if not (np.all(np.isfinite(self.i_plus_A)) and np.all(np.isfinite(self.i_minus_A))):
+                raise JunctionDataError(f"{self.source}: currents have non-finite values")
+            # the currents' uncertainty: as reported, but at least 1 % (a current amplifier's gain accuracy)
+            floor = CURRENT_FLOOR * np.maximum(np.abs(self.i_plus_A), np.abs(self.i_minus_A))
+            given = np.zeros_like(floor) if self.sigma_i_A is None else np.nan_to_num(self.sigma_i_A)
+            self.sigma_i_A = np.maximum(given, floor)
         for m, what in ((self.conductance, "G"), (self.seebeck, "S")):
             if m is not None and not (math.isfinite(m.value) and math.isfinite(m.sigma) and m.sigma > 0):
                 raise JunctionDataError(f"{self.source}: {what} = {m.value!r} ± {m.sigma!r}: finite, σ > 0")
+
+    @classmethod
+    def from_results(
+        cls,
+        results: list[tuple[Any, Any]],
+        conductance: Measured | None = None,
+        seebeck: Measured | None = None,
+        T_K: float = 300.0,
+        source: str = "analysis",
+    ) -> JunctionData:
+        """From :func:`~probe_fem.analysis.demodulation.demodulate`'s (+V, −V) pairs, currents included."""
+        V = np.array([p.V_M for p, _ in results], float)
+        return cls(
+            V,
+            np.array([p.Q_P for p, _ in results]),
+            np.array([p.u_Q_P for p, _ in results]),
+            np.array([m.Q_P for _, m in results]),
+            np.array([m.u_Q_P for _, m in results]),
+            np.array([p.Q_total / p.V_M for p, _ in results]),
+            np.array([m.Q_total / m.V_M for _, m in results]),
+            np.array([max(p.u_Q_total / abs(p.V_M), m.u_Q_total / abs(m.V_M)) for p, m in results]),
+            conductance,
+            seebeck,
+            T_K,
+            source,
+        )
 
     @property
     def points(self) -> int:
@@ -92,6 +130,7 @@ class JunctionData:
 
 
 PARAMS = ("level_eV", "gamma_eV", "division", "background")
+CURRENT_FLOOR = 0.01  # relative: the least uncertainty given to a mean current
 
 
 @dataclass
@@ -132,8 +171,9 @@ class JunctionFit:
 
 
 def _junction(p: dict[str, float], T: float) -> Junction:
-    return Junction(LevelOnBackground(p["level_eV"], p["gamma_eV"], p.get("background", 0.0)), T=T,
-                    division=p["division"])
+    return Junction(
+        LevelOnBackground(p["level_eV"], p["gamma_eV"], p.get("background", 0.0)), T=T, division=p["division"]
+    )
 
 
 def _unpack(x: np.ndarray, names: list[str]) -> dict[str, float]:
@@ -147,9 +187,16 @@ def _model(p: dict[str, float], data: JunctionData) -> dict[str, np.ndarray]:
     V = data.bias_V
     c = j.currents(np.concatenate([V, -V]), n=2001)
     n = V.size
-    return {"q_plus": c["Q_P"][:n], "q_minus": c["Q_P"][n:], "i_plus": c["I"][:n], "i_minus": c["I"][n:],
-            "q_s_plus": c["Q_S"][:n], "q_s_minus": c["Q_S"][n:], "G": np.array([j.conductance]),
-            "S": np.array([j.seebeck_exact])}
+    return {
+        "q_plus": c["Q_P"][:n],
+        "q_minus": c["Q_P"][n:],
+        "i_plus": c["I"][:n],
+        "i_minus": c["I"][n:],
+        "q_s_plus": c["Q_S"][:n],
+        "q_s_minus": c["Q_S"][n:],
+        "G": np.array([j.conductance]),
+        "S": np.array([j.seebeck_exact]),
+    }
 
 
 def _residuals(x: np.ndarray, names: list[str], data: JunctionData) -> np.ndarray:
@@ -164,8 +211,9 @@ def _residuals(x: np.ndarray, names: list[str], data: JunctionData) -> np.ndarra
     return np.concatenate(r)
 
 
-def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[float, ...] = (
-        -1.5, -0.8, -0.4, 0.4, 0.8, 1.5)) -> JunctionFit:
+def fit_junction(
+    data: JunctionData, background: bool = False, levels_eV: tuple[float, ...] = (-1.2, -0.5, 0.5, 1.2)
+) -> JunctionFit:
     """Fit a Breit–Wigner level (and the bias division, optionally a flat background) to ``data``.
 
     Starts from each level in ``levels_eV`` (both signs: the HOMO and LUMO branches), with Γ from
@@ -176,8 +224,10 @@ def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[
 
     names = ["level_eV", "gamma_eV", "division"] + (["background"] if background else [])
     if data.points < len(names):
-        raise JunctionDataError(f"{data.source}: {data.points} data points for {len(names)} parameters "
-                                f"({', '.join(names)}): give more biases, the currents, G or S")
+        raise JunctionDataError(
+            f"{data.source}: {data.points} data points for {len(names)} parameters "
+            f"({', '.join(names)}): give more biases, the currents, G or S"
+        )
     if np.all(np.abs(data.q_plus_W - data.q_minus_W) == 0):
         pass  # a symmetric junction is a valid answer (S ≈ 0); nothing to reject
     lo = [-5.0, math.log(1e-4), 0.05] + ([0.0] if background else [])
@@ -189,8 +239,9 @@ def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[
         gamma = 2 * abs(eps) * math.sqrt(tau0 / (1 - tau0))  # τ(E_F) = g for a level at ε
         x0 = np.array([eps, math.log(min(max(gamma, 1.1e-4), 4.9)), 0.5] + ([0.0] if background else []))
         try:
-            sol = least_squares(_residuals, x0, args=(names, data), bounds=(lo, hi), method="trf",
-                                x_scale="jac", max_nfev=200)
+            sol = least_squares(
+                _residuals, x0, args=(names, data), bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=200
+            )
         except (ValueError, FloatingPointError):
             continue
         chi2 = float(np.sum(sol.fun**2))
@@ -205,8 +256,10 @@ def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[
     J = sol.jac
     JTJ = J.T @ J
     if np.linalg.cond(JTJ) > 1e14:
-        raise FitError(f"{data.source}: the data do not determine {', '.join(names)} (singular Jacobian); "
-                       "fix the division or add G, S or the currents")
+        raise FitError(
+            f"{data.source}: the data do not determine {', '.join(names)} (singular Jacobian); "
+            "fix the division or add G, S or the currents"
+        )
     cov_x = np.linalg.inv(JTJ)
     p = _unpack(sol.x, names)
     # ln Γ → Γ: σ_Γ = Γ·σ_lnΓ
@@ -215,9 +268,17 @@ def fit_junction(data: JunctionData, background: bool = False, levels_eV: tuple[
     sig = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sig, sig)
     out = JunctionFit(
-        values={n: p[n] for n in names}, sigma=dict(zip(names, sig)), correlation=corr, names=names,
-        chi2=chi2, dof=data.points - len(names), branch=branch, other_branch_chi2=min(other) if other else None,
-        seebeck_V_per_K=0.0, seebeck_sigma_V_per_K=0.0, conductance_G0=0.0,
+        values={n: p[n] for n in names},
+        sigma=dict(zip(names, sig)),
+        correlation=corr,
+        names=names,
+        chi2=chi2,
+        dof=data.points - len(names),
+        branch=branch,
+        other_branch_chi2=min(other) if other else None,
+        seebeck_V_per_K=0.0,
+        seebeck_sigma_V_per_K=0.0,
+        conductance_G0=0.0,
     )
     _predict(out, sol.x, cov_x, names, data)
     return out
@@ -228,8 +289,9 @@ def _predict(out: JunctionFit, x: np.ndarray, cov_x: np.ndarray, names: list[str
 
     def flat(xx: np.ndarray) -> np.ndarray:
         m = _model(_unpack(xx, names), data)
-        return np.concatenate([m["q_plus"], m["q_minus"], m["q_s_plus"], m["q_s_minus"],
-                               m["q_minus"] - m["q_plus"], m["S"], m["G"]])
+        return np.concatenate(
+            [m["q_plus"], m["q_minus"], m["q_s_plus"], m["q_s_minus"], m["q_minus"] - m["q_plus"], m["S"], m["G"]]
+        )
 
     y0 = flat(x)
     D = np.empty((y0.size, x.size))
@@ -240,10 +302,17 @@ def _predict(out: JunctionFit, x: np.ndarray, cov_x: np.ndarray, names: list[str
         D[:, i] = (flat(xp) - y0) / h
     band = np.sqrt(np.einsum("ij,jk,ik->i", D, cov_x, D))
     n = data.bias_V.size
-    parts = {"Q_P_plus_W": slice(0, n), "Q_P_minus_W": slice(n, 2 * n), "Q_S_plus_W": slice(2 * n, 3 * n),
-             "Q_S_minus_W": slice(3 * n, 4 * n), "asymmetry_exact_W": slice(4 * n, 5 * n)}
-    out.predictions = {"bias_V": data.bias_V.tolist(),
-                       **{k: {"value": y0[s].tolist(), "sigma": band[s].tolist()} for k, s in parts.items()}}
+    parts = {
+        "Q_P_plus_W": slice(0, n),
+        "Q_P_minus_W": slice(n, 2 * n),
+        "Q_S_plus_W": slice(2 * n, 3 * n),
+        "Q_S_minus_W": slice(3 * n, 4 * n),
+        "asymmetry_exact_W": slice(4 * n, 5 * n),
+    }
+    out.predictions = {
+        "bias_V": data.bias_V.tolist(),
+        **{k: {"value": y0[s].tolist(), "sigma": band[s].tolist()} for k, s in parts.items()},
+    }
     out.seebeck_V_per_K, out.seebeck_sigma_V_per_K = float(y0[5 * n]), float(band[5 * n])
     out.conductance_G0 = float(y0[5 * n + 1] / G0)
     # Eq. 2 (linear response) beside the exact asymmetry, only meaningful where e|V| ≪ 2πk_BT
@@ -254,8 +323,9 @@ def _predict(out: JunctionFit, x: np.ndarray, cov_x: np.ndarray, names: list[str
     out.predictions["eq2_over_exact"] = (linear / np.where(exact == 0, np.nan, exact)).tolist()
 
 
-def load_junction_data(path: str, conductance: Measured | None = None, seebeck: Measured | None = None,
-                       T_K: float = 300.0) -> JunctionData:
+def load_junction_data(
+    path: str, conductance: Measured | None = None, seebeck: Measured | None = None, T_K: float = 300.0
+) -> JunctionData:
     """``analysis.json`` as ``probe-fem analyze`` writes it, or a CSV with columns
     ``bias_V, Q_P_W, sigma_Q_P_W[, current_A]`` holding +V and −V rows for every amplitude."""
     import json
@@ -281,8 +351,20 @@ def load_junction_data(path: str, conductance: Measured | None = None, seebeck: 
             si = np.array([max(r["plus"]["sigma_current_A"], r["minus"]["sigma_current_A"]) for r in rows], float)
         except (ValueError, KeyError, TypeError) as exc:
             raise JunctionDataError(f"{p}: not an analysis.json of probe-fem analyze ({exc!r})") from None
-        return JunctionData(V, qp, sp_, qm, sm, ip, im, np.where(si > 0, si, np.nan) if np.all(si > 0) else None,
-                            conductance, seebeck, T_K, str(p))
+        return JunctionData(
+            V,
+            qp,
+            sp_,
+            qm,
+            sm,
+            ip,
+            im,
+            np.where(si > 0, si, np.nan) if np.all(si > 0) else None,
+            conductance,
+            seebeck,
+            T_K,
+            str(p),
+        )
     return _from_csv(p, text, conductance, seebeck, T_K)
 
 
@@ -318,6 +400,17 @@ def _from_csv(p: Any, text: str, conductance: Measured | None, seebeck: Measured
     a = np.array([plus[v] for v in common])
     b = np.array([minus[v] for v in common])
     has_i = np.all(np.isfinite(a[:, 2])) and np.all(np.isfinite(b[:, 2]))
-    return JunctionData(V, a[:, 0], a[:, 1], b[:, 0], b[:, 1],
-                        a[:, 2] if has_i else None, -b[:, 2] if has_i else None, None,
-                        conductance, seebeck, T_K, str(p))
+    return JunctionData(
+        V,
+        a[:, 0],
+        a[:, 1],
+        b[:, 0],
+        b[:, 1],
+        a[:, 2] if has_i else None,
+        -b[:, 2] if has_i else None,
+        None,
+        conductance,
+        seebeck,
+        T_K,
+        str(p),
+    )

@@ -124,6 +124,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.demodulation import TraceError, Traces, demodulate
     from probe_fem.analysis.landauer import preset
     from probe_fem.calibration.schema import Calibration, CalibrationError
+    from probe_fem.io import write_json
     from probe_fem.plots.analysis import plot_dissipation
 
     try:
@@ -152,7 +153,19 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
             )
     console.print(t)
     target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
-    console.print(f"wrote {plot_dissipation(results, cal.R_P.value, target, junction, str(args.traces))}")
+    data = {
+        "traces": str(args.traces),
+        "calibration": str(args.calibration),
+        "frequency_Hz": args.frequency,
+        "T_K": 300.0,
+        "results": [{"V_M_V": p.V_M, "plus": p.to_dict(), "minus": m.to_dict()} for p, m in results],
+    }
+    files = [
+        write_json(target.with_suffix(".json"), data),
+        plot_dissipation(results, cal.R_P.value, target, junction, str(args.traces)),
+    ]
+    for f in files:
+        console.print(f"wrote {f}")
     return 0
 
 

@@ -16,6 +16,7 @@ from probe_fem import paper
 from probe_fem.cli import analysis as ca
 from probe_fem.cli import calibrate as cc
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, bounded, error
+from probe_fem.cli.junction import add_junction_command
 from probe_fem.cli.plan import add_noise_options, add_plan_command, duration
 from probe_fem.cli.studies import add_commands
 from probe_fem.design import load_design
@@ -123,9 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         help="excluded after each phase's first sample, e.g. 5ms (default: the probe's t999)",
     )
     an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
-    an.add_argument("--out", default=None, help="figure (default: beside the traces, .png)")
+    an.add_argument(
+        "--out", default=None, help="figure; its data go beside it as .json (default: beside the traces, .png)"
+    )
     an.set_defaults(func=ca.cmd_analyze, no_design=True)
     add_plan_command(sub)
+    add_junction_command(sub)
     add_commands(sub, common)  # study, fit
     v = sub.add_parser(
         "converge",

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from probe_fem.analysis.demodulation import PhaseResult
+from probe_fem.analysis.junction_fit import JunctionData, JunctionFit
 from probe_fem.analysis.landauer import Junction
 from probe_fem.analysis.plan import Plan
 from probe_fem.plots.base import new_figure, save_figure
@@ -97,3 +98,37 @@ def figure_plan(p: Plan) -> Figure:
 def plot_plan(p: Plan, target: str | Path) -> Path:
     """:func:`figure_plan` written to ``target`` (PNG)."""
     return save_figure(figure_plan(p), target)
+
+
+def figure_junction_fit(data: JunctionData, fit: JunctionFit) -> Figure:
+    """Q_P(±V) measured with the fit and its band, and the normalised residuals."""
+    fig, (ax, res) = new_figure((7, 6), 2, 1, sharex=True, height_ratios=(3, 1))
+    V, p = data.bias_V, fit.predictions
+    for key, q, s, color, label in (
+        ("Q_P_plus_W", data.q_plus_W, data.sigma_plus_W, "C0", "+V"),
+        ("Q_P_minus_W", data.q_minus_W, data.sigma_minus_W, "C1", "−V"),
+    ):
+        m, b = np.array(p[key]["value"]), np.array(p[key]["sigma"])
+        ax.errorbar(V, q * 1e9, yerr=s * 1e9, fmt="o", color=color, capsize=3, label=f"measured Q_P({label})")
+        ax.plot(V, m * 1e9, "-", color=color, label=f"fit Q_P({label})")
+        ax.fill_between(V, (m - b) * 1e9, (m + b) * 1e9, color=color, alpha=0.2)
+        res.plot(V, (q - m) / s, "o", color=color)
+    res.axhline(0, color="k", lw=0.8)
+    res.set_ylabel("(data − fit)/σ")
+    res.set_xlabel("bias amplitude V_M (V)")
+    ax.set_ylabel("Q_P (nW)")
+    ax.set_title(
+        f"{fit.branch}: level {fit.values['level_eV']:+.3g} ± {fit.sigma['level_eV']:.2g} eV, "
+        f"Γ {fit.values['gamma_eV']:.3g} eV, S {fit.seebeck_V_per_K * 1e6:+.3g} µV/K, "
+        f"χ²/dof {fit.chi2:.3g}/{fit.dof}",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    res.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_junction_fit(data: JunctionData, fit: JunctionFit, target: str | Path) -> Path:
+    """:func:`figure_junction_fit` written to ``target`` (PNG)."""
+    return save_figure(figure_junction_fit(data, fit), target)
