@@ -22,6 +22,9 @@ def split_unit(key: str) -> tuple[str, str] | None:
     return None
 
 
+VERBATIM = ("provenance",)  # tables whose keys name fields (with units) but hold text
+
+
 def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[tuple, tuple[str, Any]]]:
     """Convert unit-suffixed keys of a nested mapping to ``<stem>_m`` in metres.
 
@@ -32,12 +35,12 @@ def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, An
     out: dict[str, Any] = {}
     given: dict[tuple, tuple[str, Any]] = {}
     for key, value in raw.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not (not path and key in VERBATIM):
             out[key], sub = to_si(value, path + (key,))
             given.update(sub)
             continue
         parsed = split_unit(key)
-        if parsed is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if parsed is None:
             out[key] = value
             continue
         stem, unit = parsed
@@ -45,6 +48,12 @@ def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, An
         if si_key in out:
             dotted = ".".join(path + (stem,))
             raise ValueError(f"{dotted}: given twice ({given[path + (si_key,)][0]} and {key}); give it once")
-        out[si_key] = float(value) * LENGTH_UNITS[unit]
+        # a length of the wrong type (a quoted number, true, a table) keeps its value under the SI key,
+        # so the validation names it as the user wrote it: "body.length_um = '5': not a number"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        try:
+            out[si_key] = float(value) * LENGTH_UNITS[unit] if number else value
+        except OverflowError:  # a 400-digit integer
+            out[si_key] = value
         given[path + (si_key,)] = (key, value)
     return out, given

@@ -55,6 +55,11 @@ def simulate(
     ``noise``: voltage noise at the amplifier input (None: :class:`NoiseModel` defaults);
     ``drift_nV``: amplitude of a slow sinusoidal baseline wander on top of it (V·1e-9).
     """
+    total = int(seconds * fs) * junctions_per_amplitude * len(amplitudes)
+    if not (np.isfinite(seconds) and np.isfinite(fs) and seconds > 0 and fs > 0) or total > 50_000_000:
+        raise ValueError(f"seconds = {seconds!r}, fs = {fs!r} Hz: {total:,} samples; allowed at most 50,000,000")
+    if seconds < 2 * period:
+        raise ValueError(f"seconds = {seconds:g}: shorter than two modulation periods ({2 * period:g} s)")
     if sequence not in SEQUENCES:
         raise ValueError(f"sequence = {sequence!r}: allowed {', '.join(map(repr, SEQUENCES))}")
     signs = np.array(SEQUENCES[sequence])

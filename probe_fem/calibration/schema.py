@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -34,14 +35,15 @@ class CalibrationError(InputError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # finite numbers only (a NaN would be written back as null, and no file we write could be read again)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Quantity(_Strict):
     """A value with its standard uncertainty, unit and origin."""
 
-    value: float
-    uncertainty: float = Field(ge=0)
+    value: float = Field(gt=0, le=1e15, description="> 0: R_P in K/W, S_TC in V/K")
+    uncertainty: float = Field(ge=0, le=1e15)
     unit: str
     origin: Literal["fem", "measured", "measured+fem", "literature"]
     note: str = ""
@@ -131,6 +133,13 @@ class MeshSummary(_Strict):
     discretization_uncertainty_K_per_W: float = Field(ge=0)
 
 
+PHYSICAL_RANGE = {  # what a thermocouple probe can have; outside, a file is wrong, not a probe
+    "R_P": (1.0, 1e12, "K/W"),
+    "R_P_fem": (1.0, 1e12, "K/W"),
+    "S_TC": (1e-9, 1e-2, "V/K"),
+}
+
+
 class Calibration(_Strict):
     """Calibration of one probe (SI units; every unit is stated)."""
 
@@ -145,6 +154,16 @@ class Calibration(_Strict):
     network: Network | None = None
     mesh: MeshSummary
     software: dict[str, str]
+
+    @model_validator(mode="after")
+    def _physical(self) -> Calibration:
+        for name, (lo, hi, unit) in PHYSICAL_RANGE.items():
+            q = getattr(self, name)
+            if not lo <= q.value <= hi:
+                raise ValueError(f"{name}.value = {q.value!r}: allowed [{lo:g}, {hi:g}] {unit}")
+            if q.uncertainty > q.value:
+                raise ValueError(f"{name}.uncertainty = {q.uncertainty!r}: allowed [0, {q.value:g}] {unit} (≤ value)")
+        return self
 
     # ---------------------------------------------------------------- conversions
     def temperature_rise(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -177,13 +196,15 @@ class Calibration(_Strict):
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise CalibrationError(f"{p}: cannot read ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise CalibrationError(f"{p}: not UTF-8 text (a calibration file is UTF-8 JSON)") from None
         return cls.from_json(text, str(p))
 
     @classmethod
     def from_json(cls, text: str, source: str = "calibration") -> Calibration:
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise CalibrationError(f"{source}: not valid JSON (truncated or corrupt?): {exc}") from None
         if not isinstance(raw, dict):
             raise CalibrationError(f"{source}: must hold a JSON object, found {type(raw).__name__}")
@@ -199,7 +220,10 @@ class Calibration(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            lines = [f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()]
+            lines = [
+                f"{'.'.join(map(str, e['loc'])) or '(top)'} = {_shown(e.get('input'))}: {e['msg']}"
+                for e in exc.errors()
+            ]
             raise CalibrationError(f"{source}: invalid calibration:\n  - " + "\n  - ".join(lines)) from None
 
     def rows(self) -> list[tuple[str, float, float, str]]:
@@ -223,6 +247,11 @@ class Calibration(_Strict):
         return rows
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def json_schema() -> dict:
     """JSON Schema (draft 2020-12) of the calibration file, generated from the model."""
     schema = Calibration.model_json_schema()
@@ -234,4 +263,7 @@ def json_schema() -> dict:
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    """Creation time (UTC, ISO 8601); ``$SOURCE_DATE_EPOCH`` fixes it, for bit-identical files across runs."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = datetime.fromtimestamp(int(fixed), UTC) if fixed.isdigit() else datetime.now(UTC)
+    return when.replace(microsecond=0).isoformat()

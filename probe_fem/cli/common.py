@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from rich.console import JustifyMethod
@@ -33,8 +34,12 @@ def bounded(
     def parse(text: str):
         try:
             value = cast(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if cast is int else 'a number'}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: a finite number is needed")
+        if cast is int and abs(value) > 2**62:
+            raise argparse.ArgumentTypeError(f"{text!r}: too large")
         below = lo is not None and (value <= lo if lo_open else value < lo)
         above = hi is not None and (value >= hi if hi_open else value > hi)
         if below or above:

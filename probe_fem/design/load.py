@@ -35,8 +35,51 @@ class _Check:
         self.messages.append(f"{path} = {value}: {requirement}{limit}")
 
 
+# Physical lower bounds (SI): below them the CAD kernel, the mesher or the eigen solver fail, or the value
+# is not a probe's. The schema only requires > 0; these are checked with the design's other consistency
+# rules, so every problem of a file is reported together, in the user's units.
+PHYSICAL_MIN: dict[tuple[str, str], float] = {
+    ("body", "length_m"): 1e-6,
+    ("body", "width_m"): 1e-7,
+    ("body", "thickness_m"): 1e-8,
+    ("tip", "height_m"): 1e-7,
+    ("tip", "base_m"): 1e-7,
+    ("tip", "apex_radius_m"): 1e-9,
+    ("thermocouple", "thickness_m"): 1e-9,
+    ("thermocouple", "leg_width_m"): 1e-8,
+    ("thermocouple", "leg_gap_m"): 1e-9,
+    ("thermocouple", "junction_length_m"): 1e-9,
+    ("insulator", "thickness_m"): 1e-9,
+    ("electrode", "thickness_m"): 1e-9,
+    ("electrode", "width_m"): 1e-8,
+    ("mesh", "size_apex_m"): 1e-9,
+    ("mesh", "size_tc_m"): 1e-9,
+    ("mesh", "size_far_m"): 1e-8,
+}
+MATERIAL_MIN = {"k_W_mK": (1e-3, "W/(m·K)"), "rho_kg_m3": (1.0, "kg/m³"), "cp_J_kgK": (1.0, "J/(kg·K)")}
+OTHER_MIN = {("source", "power_W"): (1e-15, "W"), ("sink", "temperature_K"): (1.0, "K"), ("mesh", "growth"): (0.01, "")}
+
+
+def _check_minimum(c: _Check, d: Design) -> None:
+    for loc, lo in PHYSICAL_MIN.items():
+        value = getattr(getattr(d, loc[0]), loc[1])
+        if value is not None and value < lo:
+            c.fail(loc, "below the physical minimum", lo)
+    for (section, field), (lo, unit) in OTHER_MIN.items():
+        value = getattr(getattr(d, section), field)
+        if value < lo:
+            c.messages.append(f"{section}.{field} = {value!r}: below the physical minimum {lo:g} {unit}".rstrip())
+    for name, m in d.materials.items():
+        for field, (lo, unit) in MATERIAL_MIN.items():
+            if getattr(m, field) < lo:
+                c.messages.append(
+                    f"materials.{name}.{field} = {getattr(m, field)!r}: below the physical minimum {lo:g} {unit}"
+                )
+
+
 def _check_consistency(d: Design, given: dict) -> list[str]:
     c = _Check(d, given, [])
+    _check_minimum(c, d)
     known = sorted(d.materials)
     for loc in [
         ("body", "material"),
@@ -144,6 +187,38 @@ def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
     return obj is not None
 
 
+def _checks_beside(err: ValidationError, si: dict[str, Any], given: dict) -> list[str]:
+    """The consistency checks that do not involve the fields with a type or range error.
+
+    The invalid values are replaced by the reference design's (only to run the other checks);
+    messages that name a replaced field are dropped, so every other problem is still reported.
+    """
+    import copy
+
+    reference, _ = to_si(tomllib.loads(embedded_design_path().read_text(encoding="utf-8")))
+    patched = copy.deepcopy(si)
+    replaced = set()
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        src: Any = reference
+        dst: Any = patched
+        for part in loc[:-1]:
+            src = src.get(part, {}) if isinstance(src, dict) else {}
+            dst = dst.setdefault(part, {}) if isinstance(dst, dict) else None
+        if not isinstance(dst, dict) or not isinstance(src, dict):
+            return []
+        if loc[-1] in src:
+            dst[loc[-1]] = src[loc[-1]]
+        else:
+            dst.pop(loc[-1], None)
+        replaced.add(_user_field(loc, given)[0])
+    try:
+        design = Design.model_validate(patched)
+    except ValidationError:
+        return []
+    return [m for m in _check_consistency(design, given) if not any(m.startswith(r) for r in replaced)]
+
+
 def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
     """Validate a design mapping (as read from TOML, with unit-suffixed keys)."""
     try:
@@ -153,7 +228,7 @@ def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
     try:
         design = Design.model_validate(si)
     except ValidationError as exc:
-        raise DesignError(format_errors(exc, given), source) from None
+        raise DesignError(format_errors(exc, given) + _checks_beside(exc, si, given), source) from None
     problems = _check_consistency(design, given)
     if problems:
         raise DesignError(problems, source)
@@ -181,5 +256,7 @@ def read_toml(p: Path, error: type[InputError]) -> dict[str, Any]:
         return tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise error([f"cannot read file: {exc.strerror}"], str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise error([f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"], str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise error([f"not valid TOML: {exc}"], str(p)) from None

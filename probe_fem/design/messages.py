@@ -84,6 +84,9 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
 
 
+NAME_RULE = "allowed letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 (a file name)"
+
+
 def format_errors(err: ValidationError, given: dict) -> list[str]:
     """One message per pydantic error: the key as the user wrote it, its value, the allowed range."""
     out = []
@@ -106,6 +109,10 @@ def format_errors(err: ValidationError, given: dict) -> list[str]:
             out.append(f"{path}: unknown key{hint}")
         else:
             shown = value or repr(e.get("input"))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            if e["type"] == "string_pattern_mismatch":
+                out.append(f"{path} = {shown}: {NAME_RULE}")
+                continue
             rng = _range_text(Design, loc, factor, unit)
             out.append(f"{path} = {shown}: {e['msg'].lower()}" + (f" ({rng})" if rng else ""))
     return out

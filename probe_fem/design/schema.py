@@ -43,7 +43,8 @@ class DesignError(InputError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no "5" → 5.0 and no true → 1.0; finite numbers only
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Body(_Section):
@@ -104,7 +105,7 @@ class MeshSettings(_Section):
     size_tc_m: Annotated[float, Field(gt=0, le=1e-5)]
     size_far_m: Annotated[float, Field(gt=0, le=1e-4)]
     growth: Annotated[float, Field(gt=0, le=5)] = 0.5
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1
 
 
 class Measured(_Section):
@@ -137,7 +138,7 @@ class Material(_Section):
 class Design(_Section):
     """A complete, validated probe design in SI units."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]  # a safe file name
     description: str = ""
     body: Body
     tip: Tip
