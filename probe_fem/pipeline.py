@@ -9,6 +9,8 @@ steady problem, optionally the dynamics, and builds the :class:`Calibration`.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,9 +72,28 @@ class CalibrationRun:
         """Write the calibration (JSON; default ``folder/calibration.json``), ``results.json``,
         ``temperature.vtu`` (ParaView) and the figures into ``folder``; every file atomically.
 
+        Everything is first written into a staging folder beside ``folder`` and moved into place
+        at the end, so an interruption (Ctrl-C) while writing leaves the previous results as they were.
         Returns the paths written, the calibration file first.
         """
-        out = Path(folder)
+        final = Path(folder)
+        target = Path(calib) if calib else final / "calibration.json"
+        stage = final.parent / f".{final.name}.staging-{os.getpid()}"
+        shutil.rmtree(stage, ignore_errors=True)
+        try:
+            staged = self._write_into(stage, stage / "calib" / target.name)
+            final.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            placed = [
+                target if p.parent.name == "calib" and p.parent.parent == stage else final / p.name for p in staged
+            ]
+            for src, dst in zip(staged, placed):
+                os.replace(src, dst)
+            return placed
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+    def _write_into(self, out: Path, calib: Path) -> list[Path]:
         m, q = self.model.probe.mesh.skfem, self.steady.power
         files = [
             write_vtu(
@@ -87,7 +108,7 @@ class CalibrationRun:
         if self.dynamics is not None:
             files += [plot_step(self.dynamics, out / "step_response.png"), plot_bode(self.dynamics, out / "bode.png")]
         files.insert(0, write_json(out / "results.json", self.results()))
-        files.insert(0, self.calibration.save(Path(calib) if calib else out / "calibration.json"))
+        files.insert(0, self.calibration.save(calib))
         return files
 
 

@@ -6,9 +6,17 @@ import copy
 import tomllib
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from probe_fem.design.load import embedded_design_path, parse_design
 from probe_fem.pipeline import calibrate
+
+# property-based suites: a fixed seed and a bounded count in CI; ``--hypothesis-profile=long`` for releases
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 
 def raw_reference() -> dict:

@@ -12,17 +12,19 @@ from rich.table import Table
 from probe_fem.analysis.landauer import Junction
 from probe_fem.cli.common import EXIT_BAD_INPUT
 from probe_fem.cli.common import error as _error
+from probe_fem.errors import InputError
+from probe_fem.io import check_writable
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.calibration.schema import Calibration, CalibrationError
 
+    target = check_writable(Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format))
     try:
         cal = Calibration.load(args.calibration)
     except CalibrationError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
-    target = Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format)
     console.print(f"wrote {cal.save(target, args.format)}")
     return 0
 
@@ -87,6 +89,9 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.calibration.schema import Calibration, CalibrationError
     from probe_fem.cli.plan import noise_from
 
+    check_writable(args.out)
+    if Path(args.out).suffix.lower() not in (".npz", ".csv"):
+        raise InputError(f"--out = {args.out!r}: a traces file ends in .npz or .csv")
     try:
         cal = Calibration.load(args.calibration)
         bias = _bias_list(args.bias)
@@ -127,6 +132,8 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.io import write_json
     from probe_fem.plots.analysis import plot_dissipation
 
+    target = check_writable(Path(args.out) if args.out else Path(args.traces).with_suffix(".png"))
+    check_writable(target.with_suffix(".json"))
     try:
         cal = Calibration.load(args.calibration)
         traces = Traces.load(args.traces)
@@ -152,7 +159,9 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
                 str(r.periods),
             )
     console.print(t)
-    target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
+    glitches = sum(p.glitches for p, _ in results)
+    if glitches:
+        console.print(f"{glitches} isolated bias glitch sample(s) flagged and left out of the fit")
     data = {
         "traces": str(args.traces),
         "calibration": str(args.calibration),
@@ -174,6 +183,6 @@ def _bias_list(text: str) -> np.ndarray:
         v = np.array([float(x) for x in text.split(",")])
     except ValueError:
         raise ValueError(f"bias = {text!r}: give comma-separated volts, e.g. 0.74,0.95") from None
-    if v.size == 0 or np.any(v <= 0) or np.any(v > 10):
-        raise ValueError(f"bias = {text!r}: each amplitude must be in (0, 10] V")
+    if v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= 0) or np.any(v > 10) or v.size > 100:
+        raise ValueError(f"bias = {text!r}: 1 to 100 amplitudes, each finite and in (0, 10] V")
     return v

@@ -13,6 +13,7 @@ from probe_fem.cli.common import EXIT_BAD_INPUT
 from probe_fem.cli.common import error as _error
 from probe_fem.cli.common import quantity_table as _quantity_table
 from probe_fem.design import Design
+from probe_fem.io import check_writable
 from probe_fem.model.dynamics import DynamicReport
 from probe_fem.model.steady import SteadyReport, build_model, solve_steady
 from probe_fem.paper import R_P_K_PER_W as PUBLISHED_RP
@@ -29,6 +30,8 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     from probe_fem.mesh.cache import default_cache
     from probe_fem.pipeline import calibrate
 
+    out = check_writable(_out_dir(args, design), folder=True)
+    calib = check_writable(Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json", option="--calib")
     stages = Stages(quiet=args.quiet)
     run = calibrate(
         design,
@@ -38,8 +41,6 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         solver=args.solver,
         verify_step=args.verify_step,
     )
-    out = _out_dir(args, design)
-    calib = Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json"
     with stages("writing", f"results to {out}/"):
         files = run.write(out, calib)
     report, cal = run.steady, run.calibration
@@ -217,7 +218,7 @@ def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
     from probe_fem.io import write_vtu
     from probe_fem.mesh.probe import build_mesh, region_of_elements
 
-    target = Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu"
+    target = check_writable(Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu")
     if target.suffix != ".vtu":
         _error(f"--out = {str(target)!r}: must end in .vtu")
         return EXIT_BAD_INPUT
@@ -236,6 +237,7 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
     from probe_fem.model.convergence import study
     from probe_fem.plots.fields import plot_convergence
 
+    out = check_writable(_out_dir(args, design), folder=True)
     stages = Stages(quiet=args.quiet)
     s = study(design, levels=args.levels, start=args.refine / 2, stages=stages)
     t = Table(title=f"mesh convergence of R_P — {design.name} (size ÷{s.ratio:g} per step)")
@@ -251,7 +253,6 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
         )
     else:
         console.print("observed order undefined (changes not monotone); no Richardson value")
-    out = _out_dir(args, design)
     files = [
         write_json(
             out / "convergence.json", {"design": design.name, "design_fingerprint": design.fingerprint(), **s.to_dict()}

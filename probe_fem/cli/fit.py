@@ -20,6 +20,7 @@ from rich.table import Table
 
 from probe_fem.cli.common import EXIT_BAD_INPUT
 from probe_fem.cli.common import error as _error
+from probe_fem.io import check_writable
 
 
 def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
@@ -63,6 +64,7 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         )
         stages.note(f"evaluation {n_eval[0]}: " + ", ".join(f"{k} = {v:.6g}" for k, v in ov.items()) + " → " + got)
 
+    check_writable(Path(args.out) if args.out else Path("results") / design.name, folder=True)
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:

@@ -68,14 +68,15 @@ def add_junction_command(sub: Any) -> None:
 
 def cmd_fit_junction(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.junction_fit import fit_junction, load_junction_data
-    from probe_fem.io import write_json
+    from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_junction_fit
 
+    out = Path(args.out) if args.out else Path(args.data).with_name(Path(args.data).stem + "-junction")
+    check_writable(out, folder=True)
     data = load_junction_data(args.data, args.conductance, args.seebeck)
     if args.no_currents:
         data.i_plus_A = data.i_minus_A = data.sigma_i_A = None
     result = fit_junction(data, background=args.background)
-    out = Path(args.out) if args.out else Path(args.data).with_name(Path(args.data).stem + "-junction")
     files = [
         write_json(out / "junction_fit.json", {"data": str(args.data), **result.to_dict()}),
         plot_junction_fit(data, result, out / "junction_fit.png"),

@@ -98,17 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     si.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
     si.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated V_M (V)")
     si.add_argument("--calibration", default="calib/ntistp.json")
-    si.add_argument("--junctions", type=int, default=10, help="junction segments per V_M")
-    si.add_argument("--seconds", type=_positive_any, default=5.0, help="seconds per junction")
-    si.add_argument("--fs", type=_positive_any, default=paper.SAMPLE_RATE_HZ, help="sampling frequency (Hz)")
+    si.add_argument("--junctions", type=bounded(int, 1, 1000), default=10, help="junction segments per V_M")
+    si.add_argument("--seconds", type=bounded(float, 0.01, 3600, unit="s"), default=5.0, help="seconds per junction")
+    si.add_argument(
+        "--fs", type=bounded(float, 10, 1e6, unit="Hz"), default=paper.SAMPLE_RATE_HZ, help="sampling frequency (Hz)"
+    )
     si.add_argument(
         "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
     )
     si.add_argument("--sequence", choices=("+0-", "+0-0"), default="+0-", help="bias phases per period")
-    si.add_argument("--drift-nV", type=float, default=50.0, help="slow sinusoidal baseline wander, amplitude (nV)")
+    si.add_argument(
+        "--drift-nV", type=bounded(float, 0, 1e9), default=50.0, help="slow sinusoidal baseline wander, amplitude (nV)"
+    )
     add_noise_options(si)
-    si.add_argument("--spread", type=float, default=0.05, help="relative junction-to-junction conductance spread")
-    si.add_argument("--seed", type=int, default=0)
+    si.add_argument(
+        "--spread", type=bounded(float, 0, 1), default=0.05, help="relative junction-to-junction conductance spread"
+    )
+    si.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0)
     si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
     si.set_defaults(func=ca.cmd_simulate, no_design=True)
     an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
@@ -159,6 +165,7 @@ def _levels(text: str) -> tuple[float, float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probe-fem`` command; returns the exit code."""
+    _any_console_encoding()
     args = _parser().parse_args(argv)
     console = Console()
     try:
@@ -176,11 +183,24 @@ def main(argv: list[str] | None = None) -> int:
             raise
         error(f"{args.command} failed: {exc}")
         return EXIT_FAILED
+    except OSError as exc:  # a write that failed (disk full, permissions): one line, no traceback
+        if args.debug:
+            raise
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        error(f"{args.command} failed: cannot write{where}: {exc.strerror or exc}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         if args.debug:
             raise
-        error("interrupted")
+        error("interrupted: nothing was written (files are written only at the end, each atomically)")
         return EXIT_INTERRUPTED
+
+
+def _any_console_encoding() -> None:
+    """Print to any console: characters its encoding lacks ("Δ" on an ASCII terminal) are escaped."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":

@@ -176,9 +176,10 @@ def _levels(args: argparse.Namespace) -> tuple[float, float, str]:
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.plan import Acquisition, plan
     from probe_fem.calibration.schema import Calibration
-    from probe_fem.io import write_json
+    from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_plan
 
+    out = check_writable(args.out, folder=True)
     cal = Calibration.load(args.calibration or embedded_calibration_path())
     dead = args.dead_time
     if args.amp_corner_Hz is not None:
@@ -197,7 +198,6 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     q_plus, q_minus, origin = _levels(args)
     p = plan(cal, noise, acq, q_plus, q_minus, args.frequency, args.fmin, args.fmax, args.points)
     data = p.to_dict() | {"levels_origin": origin}
-    out = Path(args.out)
     files = [write_json(out / "plan.json", data), plot_plan(p, out / "plan.png")]
     _print(console, p, origin)
     for f in files:

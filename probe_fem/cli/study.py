@@ -19,6 +19,7 @@ from rich.table import Table
 
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from probe_fem.cli.common import error as _error
+from probe_fem.io import check_writable
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -53,7 +54,7 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     except StudyError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
-    out = Path(args.out) if args.out else Path("results") / study.name
+    out = check_writable(Path(args.out) if args.out else Path("results") / study.name, folder=True)
     table = out / "results.csv"
     err = Console(stderr=True)
     _print_parameters(console, study)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,18 @@ def store_cached(folder: str, key: str, mesh: Mesh) -> None:
 
 
 def load_cached(folder: str, key: str) -> Mesh | None:
-    """The cached mesh for ``key``, or None if there is none."""
+    """The cached mesh for ``key``, or None if there is none; a corrupt entry is removed (and rebuilt)."""
     path = Path(folder) / f"{key}.npz"
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as z:
-        sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
-        bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
-        return Mesh(
-            MeshTet1(np.ascontiguousarray(z["p"]), np.ascontiguousarray(z["t"]), _boundaries=bnd, _subdomains=sub)
-        )
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
+            bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
+            p, t = np.ascontiguousarray(z["p"], dtype=float), np.ascontiguousarray(z["t"])
+        if p.ndim != 2 or p.shape[0] != 3 or t.ndim != 2 or t.shape[0] != 4 or t.size == 0 or t.max() >= p.shape[1]:
+            raise ValueError("inconsistent arrays")
+        return Mesh(MeshTet1(p, t, _boundaries=bnd, _subdomains=sub))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        path.unlink(missing_ok=True)  # a cache must never stop a run: mesh again
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from probe_fem.errors import InputError
 from probe_fem.io import atomic_path
 
 Writer = Callable[["object", Path], None]
@@ -33,12 +34,25 @@ def formats() -> list[str]:
     return sorted(_WRITERS)
 
 
+class ExportError(InputError):
+    """An export that cannot be written as asked (format and file name disagree)."""
+
+    kind = "export"
+
+
+def _suffix_of(fmt: str) -> str:
+    return next(s for s, f in _SUFFIX.items() if f == fmt)
+
+
 def export(cal, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``cal`` to ``path`` atomically in ``fmt`` (default: from the suffix)."""
     path = Path(path)
-    name = fmt or _SUFFIX.get(path.suffix.lower())
+    by_suffix = _SUFFIX.get(path.suffix.lower())
+    name = fmt or by_suffix
     if name not in _WRITERS:
-        raise ValueError(f"format = {fmt or path.suffix!r}: allowed {', '.join(formats())}")
+        raise ExportError(f"format = {fmt or path.suffix!r}: allowed {', '.join(formats())}")
+    if fmt and by_suffix != fmt:
+        raise ExportError(f"--out = {str(path)!r}: a {fmt} file must end in {_suffix_of(fmt)}, not {path.suffix!r}")
     with atomic_path(path) as tmp:
         _WRITERS[name](cal, tmp)
     return path
