@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from probe_fem import JunctionData, calibrate, demodulate, fit_junction, paper, preset, simulate
-from probe_fem.analysis.junction_fit import Measured
+from probe_fem.analysis.junction_data import Measured
 from probe_fem.plots.analysis import plot_dissipation
 
 PAPER_BIAS = {name: list(paper.BIAS_V[name]) for name in ("bdnc", "bda", "au")}

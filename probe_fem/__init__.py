@@ -37,8 +37,8 @@ _LAZY = {
     "preset": "probe_fem.analysis",
     "PRESETS": "probe_fem.analysis",
     "fit_junction": "probe_fem.analysis.junction_fit",
-    "JunctionData": "probe_fem.analysis.junction_fit",
-    "load_junction_data": "probe_fem.analysis.junction_fit",
+    "JunctionData": "probe_fem.analysis.junction_data",
+    "load_junction_data": "probe_fem.analysis.junction_data",
     "load_study": "probe_fem.studies",
     "run_study": "probe_fem.studies",
     "fit": "probe_fem.studies.fit",
@@ -72,7 +72,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from probe_fem.analysis import PRESETS, Junction, Traces, demodulate, preset, simulate
-    from probe_fem.analysis.junction_fit import JunctionData, fit_junction, load_junction_data
+    from probe_fem.analysis.junction_data import JunctionData, load_junction_data
+    from probe_fem.analysis.junction_fit import fit_junction
     from probe_fem.calibration import Calibration
     from probe_fem.design import Design, load_design
     from probe_fem.pipeline import CalibrationRun, calibrate

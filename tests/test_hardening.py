@@ -157,7 +157,7 @@ def test_report_how_many_inputs_were_tried():
 
 
 def test_files_that_are_not_utf8_are_refused_by_every_reader(tmp_path):
-    from probe_fem.analysis.junction_fit import JunctionDataError, load_junction_data
+    from probe_fem.analysis.junction_data import JunctionDataError, load_junction_data
     from probe_fem.analysis.noise import NoiseError, load_psd
     from probe_fem.design import load_design
     from probe_fem.studies import load_study

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from probe_fem.analysis import demodulate, simulate
-from probe_fem.analysis.junction_fit import JunctionData, JunctionDataError, Measured, fit_junction
+from probe_fem.analysis.junction_data import JunctionData, JunctionDataError, Measured, load_junction_data
+from probe_fem.analysis.junction_fit import fit_junction
 from probe_fem.analysis.landauer import BreitWigner, Flat, Junction
 from probe_fem.analysis.noise import NoiseModel
 from probe_fem.calibration import Calibration
@@ -94,8 +95,6 @@ def test_bad_data_exit_2_with_one_message_and_no_files(tmp_path, capsys, rows, m
     assert message in err and err.count("\n") == 1
     assert not out.exists()
     with pytest.raises(JunctionDataError):
-        from probe_fem.analysis.junction_fit import load_junction_data
-
         fit_junction(load_junction_data(str(path)))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.analysis.junction_fit import Measured
+from probe_fem.analysis.junction_data import Measured
 from probe_fem.constants import G0
 
 _G_UNITS = {"G0": G0, "S": 1.0, "mS": 1e-3, "uS": 1e-6, "µS": 1e-6, "nS": 1e-9}
@@ -67,7 +67,8 @@ def add_junction_command(sub: Any) -> None:
 
 
 def cmd_fit_junction(args: argparse.Namespace, console: Console) -> int:
-    from probe_fem.analysis.junction_fit import fit_junction, load_junction_data
+    from probe_fem.analysis.junction_data import load_junction_data
+    from probe_fem.analysis.junction_fit import fit_junction
     from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_junction_fit
 

@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from probe_fem.analysis.demodulation import PhaseResult
-from probe_fem.analysis.junction_fit import JunctionData, JunctionFit
+from probe_fem.analysis.junction_data import JunctionData
+from probe_fem.analysis.junction_fit import JunctionFit
 from probe_fem.analysis.landauer import Junction
 from probe_fem.analysis.plan import Plan
 from probe_fem.plots.base import new_figure, save_figure
