@@ -6,7 +6,7 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,3 +104,14 @@ def check_writable(target: str | Path, folder: bool = False, option: str = "--ou
     if not os.access(base, os.W_OK | os.X_OK):
         raise InputError(f"{option} = {str(p)!r}: no permission to write in {str(base)!r}")
     return p
+
+
+def read_text(path: str | Path, fail: Callable[[str], Exception]) -> str:
+    """A UTF-8 text file's content; ``fail(message)`` makes the error to raise (naming the problem) if the
+    file cannot be read or is not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.errors import InputError
+from probe_fem.io import read_text
 
 CURRENT_FLOOR = 0.01  # relative: the least uncertainty given to a mean current
 
@@ -120,12 +121,7 @@ def load_junction_data(
     from pathlib import Path
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JunctionDataError(f"{p}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise JunctionDataError(f"{p}: not UTF-8 text") from None
+    text = read_text(p, lambda message: JunctionDataError(f"{p}: {message}"))
     if p.suffix.lower() == ".json":
         try:
             rows = json.loads(text)["results"]

@@ -27,6 +27,7 @@ import numpy as np
 from probe_fem import paper
 from probe_fem.constants import K_B
 from probe_fem.errors import InputError
+from probe_fem.io import read_text
 
 
 class NoiseError(InputError):
@@ -170,12 +171,7 @@ class TabulatedNoise:
 def load_psd(path: str | Path) -> TabulatedNoise:
     """A PSD file: CSV or whitespace columns ``f_Hz, S_V2_per_Hz`` (header line allowed)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NoiseError(f"{p}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise NoiseError(f"{p}: not UTF-8 text") from None
+    text = read_text(p, lambda message: NoiseError(f"{p}: {message}"))
     rows: list[list[float]] = []
     for i, line in enumerate(text.splitlines(), start=1):
         parts = [x for x in line.replace(",", " ").split() if x]

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from probe_fem.errors import InputError
+from probe_fem.io import read_text
 from probe_fem.physics.pole_residue import PoleResidue
 
 SCHEMA_VERSION = "1.1"  # 1.1: dynamics.transfer_function (1.0 files load unchanged)
@@ -192,13 +193,7 @@ class Calibration(_Strict):
     def load(cls, path: str | Path) -> Calibration:
         """Read a JSON calibration; raises :class:`CalibrationError` with a clear message if unusable."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CalibrationError(f"{p}: cannot read ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise CalibrationError(f"{p}: not UTF-8 text (a calibration file is UTF-8 JSON)") from None
-        return cls.from_json(text, str(p))
+        return cls.from_json(read_text(p, lambda message: CalibrationError(f"{p}: {message}")), str(p))
 
     @classmethod
     def from_json(cls, text: str, source: str = "calibration") -> Calibration:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from probe_fem.design.messages import _user_field, format_errors
 from probe_fem.design.schema import ORIGINS, Design, DesignError
 from probe_fem.errors import InputError
+from probe_fem.io import read_text
 from probe_fem.units import to_si
 
 
@@ -252,11 +253,8 @@ def load_design(path: str | Path | None = None) -> Design:
 
 def read_toml(p: Path, error: type[InputError]) -> dict[str, Any]:
     """Parse a TOML file as data, raising ``error`` (one message) if it cannot be read or parsed."""
+    text = read_text(p, lambda message: error([message], str(p)))
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise error([f"cannot read file: {exc.strerror}"], str(p)) from None
-    except UnicodeDecodeError as exc:
-        raise error([f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"], str(p)) from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error([f"not valid TOML: {exc}"], str(p)) from None
