@@ -1,4 +1,4 @@
-"""File output: every write is atomic (temporary file in the target folder, then rename)."""
+"""File input and output: UTF-8 text reading, writable-path checks, and atomic writes (temporary file, rename)."""
 
 from __future__ import annotations
 
