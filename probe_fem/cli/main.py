@@ -16,6 +16,7 @@ from probe_fem import paper
 from probe_fem.cli import analysis as ca
 from probe_fem.cli import calibrate as cc
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, bounded, error
+from probe_fem.cli.compare import add_compare_command
 from probe_fem.cli.junction import add_junction_command
 from probe_fem.cli.plan import add_noise_options, add_plan_command, duration
 from probe_fem.cli.studies import add_commands
@@ -136,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     an.set_defaults(func=ca.cmd_analyze, no_design=True)
     add_plan_command(sub)
     add_junction_command(sub)
+    add_compare_command(sub, _positive)
     add_commands(sub, common)  # study, fit
     v = sub.add_parser(
         "converge",

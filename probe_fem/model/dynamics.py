@@ -185,3 +185,12 @@ def analyze(
     with stages("modulation"):
         verdict = modulation.check(rom, frequency_Hz, tolerance, wave)
     return DynamicReport(system=ts, modes=modes, rom=rom, check=chk, verdict=verdict, step=step)
+
+
+def capacity_shares(model: ProbeModel) -> dict[str, float]:
+    """Heat capacity (J/K) of each part of the probe (tip, body, insulating film; as the resistance breakdown)."""
+    from probe_fem.model.steady import PARTS, part_of_elements
+
+    c = heat_capacity(model) * model.problem.elements.volumes
+    part = part_of_elements(model)
+    return {name: float(c[part == i].sum()) for i, name in enumerate(PARTS)}

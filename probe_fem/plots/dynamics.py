@@ -64,3 +64,29 @@ def figure_bode(report: DynamicReport) -> Figure:
 def plot_bode(report: DynamicReport, target: str | Path) -> Path:
     """:func:`figure_bode` written to ``target`` (PNG)."""
     return save_figure(figure_bode(report), target)
+
+
+def figure_compare(names: list[str], reports: list[DynamicReport]) -> Figure:
+    """Step responses and |H| of several designs at the thermocouple, each normalised to its own R_P."""
+    fig, (a1, a2) = new_figure((7, 6), 2, 1)
+    for i, (name, d) in enumerate(zip(names, reports)):
+        rom = d.rom
+        t = np.geomspace(1e-3 / rom.lam.max(), 30 / rom.lam.min(), 400)
+        a1.semilogx(t * 1e6, rom.step(t) / rom.dc, lw=2, color=f"C{i}", label=f"{name}: t63 = {d.t63 * 1e6:.3g} µs")
+        f = np.geomspace(1.0, 1e3 * d.f_3dB, 400)
+        a2.loglog(
+            f, np.abs(rom.H(2 * np.pi * f)) / rom.dc, lw=2, color=f"C{i}", label=f"{name}: f−3dB = {d.f_3dB:.3g} Hz"
+        )
+    a1.set_xlabel("time after a heat step at the apex (µs)")
+    a1.set_ylabel("ΔT_TC / ΔT_TC(∞)")
+    a2.set_xlabel("frequency (Hz)")
+    a2.set_ylabel("|H(f)| / R_P")
+    for a in (a1, a2):
+        a.grid(alpha=0.3, which="both")
+        a.legend(fontsize=8)
+    return fig
+
+
+def plot_compare(names: list[str], reports: list[DynamicReport], target: str | Path) -> Path:
+    """:func:`figure_compare` written to ``target`` (PNG)."""
+    return save_figure(figure_compare(names, reports), target)
