@@ -22,7 +22,6 @@ from typing import Any
 
 from probe_fem.design.load import parse_design
 from probe_fem.design.schema import Design, DesignError
-from probe_fem.physics.pole_residue import PoleResidue
 from probe_fem.studies.keys import apply_overrides
 from probe_fem.threads import blas_limited
 
@@ -62,11 +61,6 @@ def _model(design: Design, refine: float):
     return ProbeModel(design, pm, prob, refine), cached
 
 
-def step_crossing(rom: PoleResidue, fraction: float) -> float:
-    """First time (s) the reduced model's thermocouple step reaches ``fraction`` of its steady value."""
-    return rom.crossing(fraction)
-
-
 def quantities(model, n_modes: int) -> dict[str, float]:
     """R_P, R_apex (K/W), dominant and slowest τ (s), t63 (s), f−3dB (Hz) of an assembled model.
 
@@ -85,7 +79,7 @@ def quantities(model, n_modes: int) -> dict[str, float]:
         "tau_s": float(modes.tau[dom]),
         "tau_1_s": float(modes.tau[0]),
         "weight_tau": float(modes.weight_tc[dom]),
-        "t63_s": step_crossing(rom, 1 - math.exp(-1)),
+        "t63_s": rom.crossing(1 - math.exp(-1)),
         "f_3dB_Hz": rom.f_3dB(),
         "dofs": model.dofs,
         "mesh_fingerprint": report.mesh_fingerprint,
