@@ -63,12 +63,12 @@ OTHER_MIN = {("source", "power_W"): (1e-15, "W"), ("sink", "temperature_K"): (1.
 
 def _check_minimum(c: _Check, d: Design) -> None:
     for loc, lo in PHYSICAL_MIN.items():
-        value = getattr(getattr(d, loc[0]), loc[1])
+        value = getattr(getattr(d, loc[0]), loc[1], None)
         if value is not None and value < lo:
             c.fail(loc, "below the physical minimum", lo)
     for (section, field), (lo, unit) in OTHER_MIN.items():
-        value = getattr(getattr(d, section), field)
-        if value < lo:
+        value = getattr(getattr(d, section), field, None)
+        if value is not None and value < lo:
             c.messages.append(f"{section}.{field} = {value!r}: below the physical minimum {lo:g} {unit}".rstrip())
     for name, m in d.materials.items():
         for field, (lo, unit) in MATERIAL_MIN.items():
@@ -152,13 +152,13 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
     if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
         c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
     m = d.mesh
-    if m.size_apex_m > 2 * d.tip.apex_radius_m:
+    if m is not None and m.size_apex_m > 2 * d.tip.apex_radius_m:
         c.fail(
             ("mesh", "size_apex_m"), "must resolve the apex cap: must be <= 2 × apex radius =", 2 * d.tip.apex_radius_m
         )
-    if not m.size_apex_m <= m.size_far_m:
+    if m is not None and not m.size_apex_m <= m.size_far_m:
         c.fail(("mesh", "size_far_m"), "far-field size must be >= size at the apex:", m.size_apex_m)
-    if not m.size_tc_m <= m.size_far_m:
+    if m is not None and not m.size_tc_m <= m.size_far_m:
         c.fail(("mesh", "size_tc_m"), "thermocouple size must be <= far-field size:", m.size_far_m)
     for key in d.provenance:
         obj: Any = d.model_dump()

@@ -147,7 +147,7 @@ class Design(_Section):
     electrode: Film
     source: Source = Source()
     sink: Sink = Sink()
-    mesh: MeshSettings
+    mesh: MeshSettings | None = None  # None: sizes derived from the features (probe_fem.mesh.sizing)
     measured: Measured = Measured()
     materials: dict[str, Material]
     provenance: dict[str, str] = {}

@@ -25,6 +25,7 @@ import numpy as np
 
 from probe_fem.design.schema import Design
 from probe_fem.errors import MeshError
+from probe_fem.mesh import sizing
 from probe_fem.mesh.core import MICRON, Mesh, extract, generate, gmsh_session
 
 occ = gmsh.model.occ
@@ -185,29 +186,6 @@ def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str
     return {"root": root, "apex": apex, "tc_junction": junction}
 
 
-def _size_field(d: Design, surfaces: dict[str, list[int]]) -> None:
-    um = 1 / MICRON
-    m = d.mesh
-    far = m.size_far_m * um
-    fields = []
-    for name, size in (("apex", m.size_apex_m * um), ("tc_junction", m.size_tc_m * um)):
-        dist = gmsh.model.mesh.field.add("Distance")
-        gmsh.model.mesh.field.setNumbers(dist, "SurfacesList", surfaces[name])
-        thr = gmsh.model.mesh.field.add("Threshold")
-        gmsh.model.mesh.field.setNumber(thr, "InField", dist)
-        gmsh.model.mesh.field.setNumber(thr, "SizeMin", size)
-        gmsh.model.mesh.field.setNumber(thr, "SizeMax", far)
-        gmsh.model.mesh.field.setNumber(thr, "DistMin", 0.0)
-        gmsh.model.mesh.field.setNumber(thr, "DistMax", (far - size) / m.growth)
-        fields.append(thr)
-    fmin = gmsh.model.mesh.field.add("Min")
-    gmsh.model.mesh.field.setNumbers(fmin, "FieldsList", fields)
-    gmsh.model.mesh.field.setAsBackgroundMesh(fmin)
-    for opt in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
-        gmsh.option.setNumber(opt, 0)
-    gmsh.option.setNumber("Mesh.MeshSizeMax", far)
-
-
 @dataclass(frozen=True)
 class ProbeMesh:
     """The meshed probe: mesh in metres plus the layout used to build it."""
@@ -225,7 +203,8 @@ def geometry_key(d: Design, refine: float) -> str:
     import hashlib
     import json
 
-    parts = {k: d.model_dump(mode="json")[k] for k in ("body", "tip", "thermocouple", "insulator", "electrode", "mesh")}
+    parts = {k: d.model_dump(mode="json")[k] for k in ("body", "tip", "thermocouple", "insulator", "electrode")}
+    parts["mesh"] = sizing.mesh_settings(d).model_dump(mode="json")
     for sec in ("body", "tip", "thermocouple", "insulator", "electrode"):
         parts[sec] = {k: v for k, v in parts[sec].items() if not k.endswith("material")}
     blob = json.dumps(
@@ -234,7 +213,13 @@ def geometry_key(d: Design, refine: float) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None, cache: str | None = None) -> ProbeMesh:
+def build_mesh(
+    d: Design,
+    refine: float = 1.0,
+    vtk: str | None = None,
+    cache: str | None = None,
+    background: sizing.Background | None = None,
+) -> ProbeMesh:
     """Build and mesh the probe of a validated design.
 
     ``refine`` divides every target size (2 = one uniform refinement step).
@@ -242,7 +227,7 @@ def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None, cache: st
     (a folder), a mesh is stored under :func:`geometry_key` and reused: a re-run, or a study
     point that changes only materials, does not re-mesh.
     """
-    if cache and not vtk:
+    if cache and not vtk and background is None:
         from probe_fem.mesh.cache import load_cached, store_cached
 
         key = geometry_key(d, refine)
@@ -252,13 +237,13 @@ def build_mesh(d: Design, refine: float = 1.0, vtk: str | None = None, cache: st
         pm = build_mesh(d, refine)
         store_cached(cache, key, pm.mesh)
         return pm
-    with gmsh_session(seed=d.mesh.seed):
+    with gmsh_session(seed=sizing.mesh_settings(d).seed):
         volumes, surfaces, lay = _build_cad(d)
         for name, tags in volumes.items():
             gmsh.model.addPhysicalGroup(3, tags, name=name)
         for name, tags in surfaces.items():
             gmsh.model.addPhysicalGroup(2, tags, name=name)
-        _size_field(d, surfaces)
+        sizing.apply(d, surfaces, background)
         gmsh.option.setNumber("Mesh.MeshSizeFactor", 1.0 / refine)
         # 2-D Delaunay: with the default Frontal-Delaunay surfaces, 3-D boundary recovery in the
         # thin films segfaulted at some sizes (refine 1/1.5, 1/3 of the test mesh); Delaunay did not.

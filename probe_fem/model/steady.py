@@ -16,6 +16,7 @@ import numpy as np
 
 from probe_fem.design.schema import Design
 from probe_fem.mesh.probe import REGIONS, ProbeMesh, build_mesh, region_of_elements
+from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction as steady
 from probe_fem.progress import Stages
 
@@ -43,12 +44,21 @@ def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
 
 
 def build_model(
-    design: Design, refine: float = 1.0, stages: Stages | None = None, cache: str | None = None
+    design: Design,
+    refine: float = 1.0,
+    stages: Stages | None = None,
+    cache: str | None = None,
+    background: Background | None = None,
 ) -> ProbeModel:
-    """Mesh and assemble a validated design (``refine`` divides all mesh sizes; ``cache``: mesh folder)."""
+    """Mesh and assemble a validated design.
+
+    ``refine`` divides all mesh sizes; ``cache``: mesh folder; ``background``: target sizes from an
+    earlier mesh (adaptive refinement) instead of the design's feature sizes.
+    """
     stages = stages or Stages(quiet=True)
-    with stages("meshing", f"(gmsh OCC, refine ×{refine:g}{', cached' if cache else ''})"):
-        pm = build_mesh(design, refine=refine, cache=cache)
+    how = "adaptive sizes" if background is not None else f"refine ×{refine:g}"
+    with stages("meshing", f"(gmsh OCC, {how}{', cached' if cache and background is None else ''})"):
+        pm = build_mesh(design, refine=refine, cache=cache, background=background)
     stages.note(f"mesh: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
     with stages("assembly"):
         prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
