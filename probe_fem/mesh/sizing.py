@@ -31,8 +31,11 @@ def mesh_settings(d: Design) -> MeshSettings:
     apex = d.tip.apex_radius_m / APEX_PER_SIZE
     tc = min(d.thermocouple.junction_length_m / JUNCTION_PER_SIZE, d.tip.apex_radius_m)
     far = max(d.body.thickness_m / BODY_PER_SIZE, apex, tc)
-    sizes = {"size_apex_m": apex, "size_tc_m": tc, "size_far_m": far}
-    return MeshSettings(**{k: float(f"{v:.6g}") for k, v in sizes.items()})
+
+    def r(v: float) -> float:
+        return float(f"{v:.6g}")
+
+    return MeshSettings(size_apex_m=r(apex), size_tc_m=r(tc), size_far_m=r(far))
 
 
 @dataclass(frozen=True)
