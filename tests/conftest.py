@@ -24,10 +24,20 @@ def raw_reference() -> dict:
     return tomllib.loads(embedded_design_path().read_text())
 
 
+def mesh_table(raw: dict) -> dict:
+    """The raw design's [mesh] table, or the sizes derived from its features (unit-suffixed keys)."""
+    from probe_fem.mesh.sizing import mesh_settings
+
+    if "mesh" in raw:
+        return dict(raw["mesh"])
+    m = mesh_settings(parse_design(raw))
+    return {"size_apex_nm": m.size_apex_m * 1e9, "size_tc_nm": m.size_tc_m * 1e9, "size_far_um": m.size_far_m * 1e6}
+
+
 def coarse(raw: dict, factor: float = 3.0) -> dict:
     """A copy of a raw design with every mesh size multiplied by ``factor`` (a tiny test mesh)."""
     out = copy.deepcopy(raw)
-    m = out["mesh"]
+    m = out["mesh"] = mesh_table(raw)
     m["size_apex_nm"] = min(m["size_apex_nm"] * factor, 2 * raw["tip"]["apex_radius_nm"])
     m["size_tc_nm"] *= factor
     m["size_far_um"] *= factor
@@ -39,6 +49,10 @@ def coarse_design_file(path, apex_nm: float, tc_nm: float, far_um: float):
     import re
 
     text = embedded_design_path().read_text()
+    if not re.search(r"^\[mesh\]", text, re.M):
+        text = text.replace(
+            "\n[measured]", "\n[mesh]\nsize_apex_nm = 0\nsize_tc_nm = 0\nsize_far_um = 0\n\n[measured]", 1
+        )
     for key, value in (("size_apex_nm", apex_nm), ("size_tc_nm", tc_nm), ("size_far_um", far_um)):
         text = re.sub(rf"{key} = \S+", f"{key} = {value:g}", text)
     path.write_text(text)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import raw_reference
+from conftest import coarse_design_file, raw_reference
 
 from probe_fem.cli.main import main
 from probe_fem.design.load import embedded_design_path, parse_design
@@ -29,11 +28,7 @@ FUZZY = {"tau_s", "tau_1_s", "weight_tau", "t63_s", "f_3dB_Hz"}
 def folder(tmp_path_factory):
     """A folder with a tiny-mesh copy of the reference design (mesh sizes ×6: ~1,700 dofs)."""
     d = tmp_path_factory.mktemp("study")
-    text = embedded_design_path().read_text()
-    text = re.sub(r"size_apex_nm = \S+", "size_apex_nm = 60", text)
-    text = re.sub(r"size_tc_nm = \S+", "size_tc_nm = 120", text)
-    text = re.sub(r"size_far_um = \S+", "size_far_um = 2.25", text)
-    (d / "tiny.toml").write_text(text)
+    coarse_design_file(d / "tiny.toml", 60, 120, 2.25)
     return d
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from probe_fem.design.messages import _user_field, format_errors
+from probe_fem.design.messages import _shown, _user_field, format_errors
 from probe_fem.design.schema import ORIGINS, Design, DesignError
 from probe_fem.errors import InputError
 from probe_fem.io import read_text
@@ -105,18 +105,14 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         )
     if d.electrode.width_m is None:
         c.messages.append("electrode.width_um: missing required field (electrode coverage of the body width)")
-    elif d.electrode.width_m > d.body.width_m:
-        c.fail(("electrode", "width_m"), "electrode wider than the body: must be <=", d.body.width_m)
     if d.insulator.width_m is not None:
         c.fail(("insulator", "width_m"), "the insulating film always covers the full body width; remove this key")
-    legs = 2 * d.thermocouple.leg_width_m + d.thermocouple.leg_gap_m
-    if legs > d.body.width_m:
-        c.fail(
-            ("thermocouple", "leg_width_m"),
-            "two legs and their gap must fit on the body: must be <=",
-            (d.body.width_m - d.thermocouple.leg_gap_m) / 2,
-        )
+    _check_planform(c, d)
+    _check_tip_legs_keys(c, d)
     if c.messages:  # geometry below needs the basic sizes to be sane
+        return c.messages
+    _check_tip_shape(c, d)
+    if c.messages:
         return c.messages
     theta = d.face_angle
     if not math.radians(20) <= theta <= math.radians(85):
@@ -149,6 +145,7 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         )
     if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
         c.fail(("body", "length_m"), "the body must hold the coated tip: must be >", d.tip.setback_m + 2 * half_foot)
+    _check_on_tip(c, d, half_foot)
     if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
         c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
     m = d.mesh
@@ -173,6 +170,123 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
                 f"provenance.{key} = {d.provenance[key]!r}: must start with one of {', '.join(ORIGINS)} followed by ':'"
             )
     return c.messages
+
+
+PLANFORM_KEYS = {
+    "rectangular": (),
+    "tapered": ("end_width_m",),
+    "v": ("arm_width_m", "opening_angle_deg", "end_length_m"),
+}
+
+
+def _check_planform(c: _Check, d: Design) -> None:
+    """Keys of the planform present (and no others), arms apart, films and legs within the body or arm."""
+    b, tc, e = d.body, d.thermocouple, d.electrode
+    for planform, keys in PLANFORM_KEYS.items():
+        for key in keys:
+            given = getattr(b, key) is not None
+            if planform == b.planform and not given:
+                c.messages.append(f"body.{_shown(key)}: missing: required by planform = {planform!r}")
+            elif planform != b.planform and given:
+                c.fail(("body", key), f"only used by planform = {planform!r} (this body is {b.planform!r}); remove it")
+    if c.messages:
+        return
+    legs = 2 * tc.leg_width_m + tc.leg_gap_m
+    if b.planform == "v":
+        assert b.arm_width_m is not None and b.opening_angle_deg is not None and b.end_length_m is not None
+        need = 2 * b.arm_width_m / math.cos(math.radians(b.opening_angle_deg / 2))
+        if b.width_m <= need:
+            c.fail(
+                ("body", "width_m"),
+                "the two arms overlap at the end plate: must be > 2 × arm width / cos(opening/2) =",
+                need,
+            )
+        if b.end_length_m >= b.length_m:
+            c.fail(("body", "end_length_m"), "the end plate must be shorter than the body: must be <", b.length_m)
+        if tc.leg_width_m > b.arm_width_m:
+            c.fail(("thermocouple", "leg_width_m"), "a leg wider than the arm it runs on: must be <=", b.arm_width_m)
+        if e.width_m is not None and e.width_m > b.arm_width_m:
+            c.fail(("electrode", "width_m"), "on a v body this is the width on each arm: must be <=", b.arm_width_m)
+        return
+    narrow = b.width_m if b.end_width_m is None else min(b.width_m, b.end_width_m)
+    if e.width_m is not None and e.width_m > b.width_m:
+        c.fail(("electrode", "width_m"), "electrode wider than the body: must be <=", b.width_m)
+    elif e.width_m is not None and b.end_width_m is not None and b.end_width_m - (b.width_m - e.width_m) <= 0:
+        c.fail(
+            ("body", "end_width_m"),
+            "the electrode (inset by (width − electrode width)/2) would vanish at the free end: must be >",
+            b.width_m - e.width_m,
+        )
+    if legs > narrow:
+        c.fail(
+            ("thermocouple", "leg_width_m"),
+            "two legs and their gap must fit on the body: must be <=",
+            (narrow - tc.leg_gap_m) / 2,
+        )
+
+
+def _check_tip_legs_keys(c: _Check, d: Design) -> None:
+    tc = d.thermocouple
+    need = {"back": ("tip_leg_width_m", "tip_leg_gap_m"), "sides": ("tip_leg_width_m",), "shell": ()}[tc.tip_legs]
+    for key in ("tip_leg_width_m", "tip_leg_gap_m"):
+        given = getattr(tc, key) is not None
+        if key in need and not given:
+            c.messages.append(f"thermocouple.{_shown(key)}: missing: required by tip_legs = {tc.tip_legs!r}")
+        elif key not in need and given:
+            c.fail(("thermocouple", key), f"not used by tip_legs = {tc.tip_legs!r}; remove it")
+
+
+def _check_tip_shape(c: _Check, d: Design) -> None:
+    """A cone's spherical cap: larger than the films on it, inside the tip, above the junction."""
+    if d.tip.shape != "cone":
+        return
+    s = d.stack_thickness
+    if d.tip.apex_radius_m <= s:
+        c.fail(
+            ("tip", "apex_radius_m"), "a cone's spherical cap must be larger than the film stack on it: must be >", s
+        )
+        return
+    r0 = d.tip.apex_radius_m - s
+    if d.tip.height_m <= 2 * r0 + s:
+        c.fail(("tip", "height_m"), "the cone's apex sphere would reach below the tip: must be >", 2 * r0 + s)
+        return
+    cap = d.tip.apex_radius_m * (1 - math.cos(d.face_angle))
+    if d.thermocouple.junction_below_apex_m <= cap:
+        c.fail(
+            ("thermocouple", "junction_below_apex_m"), "the junction must lie below the cone's apex cap: must be >", cap
+        )
+
+
+def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
+    """Stripes that fit on the tip, a tip that fits on the body at its position."""
+    tc, b = d.thermocouple, d.body
+    if tc.tip_legs == "back":
+        assert tc.tip_leg_width_m is not None and tc.tip_leg_gap_m is not None
+        if 2 * tc.tip_leg_width_m + tc.tip_leg_gap_m > 2 * half_foot:
+            c.fail(
+                ("thermocouple", "tip_leg_width_m"),
+                "two stripes and their gap must fit on the tip's face: must be <=",
+                (2 * half_foot - tc.tip_leg_gap_m) / 2,
+            )
+    elif tc.tip_legs == "sides" and tc.tip_leg_width_m is not None and tc.tip_leg_width_m > 2 * half_foot:
+        c.fail(("thermocouple", "tip_leg_width_m"), "a stripe wider than the tip's face: must be <=", 2 * half_foot)
+    if b.planform == "v":
+        assert b.end_length_m is not None
+        if d.tip.setback_m + 2 * half_foot > b.end_length_m:
+            c.fail(
+                ("body", "end_length_m"),
+                "the end plate must hold the coated tip: must be >=",
+                d.tip.setback_m + 2 * half_foot,
+            )
+    elif b.planform == "tapered":
+        x_far = b.length_m - d.tip.setback_m
+        local = d.body_width_at(x_far) if b.end_width_m is not None else b.width_m
+        foot = 2 * half_foot + 2 * tc.leg_width_m * (tc.tip_legs == "sides")
+        if foot > min(local, d.body_width_at(x_far - 2 * half_foot)):
+            c.fail(
+                ("body", "end_width_m"),
+                "the coated tip (with its side legs) is wider than the tapered body where it stands",
+            )
 
 
 def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:

@@ -48,26 +48,48 @@ class _Section(BaseModel):
 
 
 class Body(_Section):
-    """SiN probe body (cantilever), clamped at its root."""
+    """SiN probe body (cantilever), clamped at its root.
+
+    ``planform``: ``"rectangular"`` (``width`` everywhere), ``"tapered"`` (``width`` at the root,
+    ``end_width`` at the free end) or ``"v"`` (two arms of ``arm_width`` opening by
+    ``opening_angle_deg`` towards the root, joined by an end plate of ``width`` × ``end_length``
+    that holds the tip).
+    """
 
     length_m: Annotated[float, Field(gt=0, le=1e-3)]
     width_m: Annotated[float, Field(gt=0, le=1e-3)]
     thickness_m: Annotated[float, Field(gt=0, le=2e-5)]
     material: str
+    planform: Literal["rectangular", "tapered", "v"] = "rectangular"
+    end_width_m: Annotated[float, Field(gt=0, le=1e-3)] | None = None
+    arm_width_m: Annotated[float, Field(gt=0, le=1e-3)] | None = None
+    opening_angle_deg: Annotated[float, Field(ge=0, le=120)] | None = None
+    end_length_m: Annotated[float, Field(gt=0, le=1e-3)] | None = None
 
 
 class Tip(_Section):
-    """Pyramidal tip core; the films coat it conformally."""
+    """Tip core, a square pyramid with a flat apex or a cone with a spherical apex cap; the films coat it conformally.
+
+    ``setback`` places the tip along the body: from the coated footprint to the body's free end.
+    """
 
     height_m: Annotated[float, Field(gt=0, le=5e-5)]
     base_m: Annotated[float, Field(gt=0, le=1e-4)]
     apex_radius_m: Annotated[float, Field(gt=0, le=2e-6)]
     setback_m: Annotated[float, Field(ge=0, le=1e-3)]
     material: str
+    shape: Literal["pyramid", "cone"] = "pyramid"
 
 
 class Thermocouple(_Section):
-    """Au–Cr thin-film thermocouple: two legs on the body, a split shell on the tip."""
+    """Au–Cr thin-film thermocouple: two legs along the body (Au on the +y side, Cr on −y).
+
+    On the tip (``tip_legs``) the legs run as stripes of ``tip_leg_width`` up the face towards
+    the root (``"back"``, side by side ``tip_leg_gap`` apart) or up the two side faces
+    (``"sides"``), and overlap in the junction band ``junction_length`` long just below
+    ``junction_below_apex``; ``"shell"`` is the older lumped model, each leg covering half
+    the tip.  Stripes are patterns in plan view, as lithography defines them.
+    """
 
     thickness_m: Annotated[float, Field(gt=0, le=1e-6)]
     leg_width_m: Annotated[float, Field(gt=0, le=1e-3)]
@@ -76,6 +98,9 @@ class Thermocouple(_Section):
     junction_length_m: Annotated[float, Field(gt=0, le=1e-5)]
     au_material: str
     cr_material: str
+    tip_legs: Literal["back", "sides", "shell"] = "back"
+    tip_leg_width_m: Annotated[float, Field(gt=0, le=1e-4)] | None = None
+    tip_leg_gap_m: Annotated[float, Field(gt=0, le=1e-4)] | None = None
 
 
 class Film(_Section):
@@ -160,20 +185,36 @@ class Design(_Section):
 
     @property
     def core_apex_half_width(self) -> float:
-        """Half-width of the SiN core's flat apex, m (outer apex minus the conformal stack)."""
+        """Core apex size, m: half-width of the pyramid's flat apex, or the cone's cap-sphere radius.
+
+        The outer apex (``tip.apex_radius``) minus the conformal stack."""
+        if self.tip.shape == "cone":
+            return self.tip.apex_radius_m - self.stack_thickness
         return self.tip.apex_radius_m - self.stack_thickness * math.tan(self.face_angle / 2)
 
     @property
     def face_angle(self) -> float:
         """Angle between the tip faces and the body plane, rad (54.7° for a KOH mould).
 
-        Solved from core height h, base b and outer apex radius a with the
-        conformal stack s: tanθ = h / (b/2 − a + s·tan(θ/2)), by fixed point."""
+        Solved by fixed point from core height h, base b and outer apex radius a with the
+        conformal stack s: pyramid tanθ = h / (b/2 − a + s·tan(θ/2)); cone with a spherical
+        cap of radius R = a − s tangent to its flank: tanθ = (h − R + R/cosθ) / (b/2)."""
         h, b2, a, s = self.tip.height_m, self.tip.base_m / 2, self.tip.apex_radius_m, self.stack_thickness
         theta = math.atan2(h, max(b2 - a, 1e-12))
         for _ in range(100):
-            theta = math.atan2(h, max(b2 - a + s * math.tan(theta / 2), 1e-12))
+            if self.tip.shape == "cone":
+                r = max(a - s, 0.0)
+                theta = math.atan2(h - r + r / max(math.cos(theta), 1e-3), max(b2, 1e-12))
+            else:
+                theta = math.atan2(h, max(b2 - a + s * math.tan(theta / 2), 1e-12))
         return theta
+
+    def body_width_at(self, x_m: float) -> float:
+        """Width (m) of a rectangular or tapered body at distance ``x_m`` from the root."""
+        b = self.body
+        if b.planform == "tapered" and b.end_width_m is not None:
+            return b.width_m + (b.end_width_m - b.width_m) * x_m / b.length_m
+        return b.width_m
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical (SI, sorted-key) design; names a design in results."""

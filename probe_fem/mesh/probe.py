@@ -25,7 +25,7 @@ import numpy as np
 
 from probe_fem.design.schema import Design
 from probe_fem.errors import MeshError
-from probe_fem.mesh import sizing
+from probe_fem.mesh import planform, sizing
 from probe_fem.mesh.core import MICRON, Mesh, extract, generate, gmsh_session
 
 occ = gmsh.model.occ
@@ -54,7 +54,8 @@ class Layout:
     z_apex: float  # outer apex cap
     z_junction: float  # top of the thermocouple metal on the tip
     z_stack: float  # top of the flat film stack on the body
-    apex_half: float  # outer apex cap half-width
+    apex_half: float  # outer apex cap half-width (cone: radius of the cap's rim)
+    apex_depth: float  # height of the apex cap (0 for the pyramid's flat cap)
     s: tuple[float, float, float, float]  # cumulative film thickness per layer
 
     @staticmethod
@@ -76,7 +77,8 @@ class Layout:
             z_apex=z_apex,
             z_junction=z_apex - d.thermocouple.junction_below_apex_m * um,
             z_stack=z0 + s[3],
-            apex_half=d.tip.apex_radius_m * um,
+            apex_half=d.tip.apex_radius_m * um * (math.sin(th) if d.tip.shape == "cone" else 1.0),
+            apex_depth=d.tip.apex_radius_m * um * (1 - math.cos(th)) if d.tip.shape == "cone" else 0.0,
             s=s,
         )
 
@@ -92,36 +94,101 @@ def _frustum(xc: float, z0: float, b_half: float, z1: float, a_half: float) -> i
     return [tag for dim, tag in out if dim == 3][0]
 
 
+def _sphere_cone(xc: float, z0: float, r_base: float, z_centre: float, radius: float, theta: float) -> int:
+    """Cone standing on z0 (base radius r_base) whose flank (at θ to the base) is tangent to a spherical cap.
+
+    A revolved profile (axis, base, flank, arc), not a boolean of a cone and a sphere: their
+    tangent faces are what OCC's booleans handle worst."""
+    z_t, r_t = z_centre + radius * math.cos(theta), radius * math.sin(theta)
+    p = [
+        occ.addPoint(xc, 0, z0),
+        occ.addPoint(xc + r_base, 0, z0),
+        occ.addPoint(xc + r_t, 0, z_t),
+        occ.addPoint(xc, 0, z_centre + radius),
+    ]
+    centre = occ.addPoint(xc, 0, z_centre)
+    curves = [
+        occ.addLine(p[0], p[1]),
+        occ.addLine(p[1], p[2]),
+        occ.addCircleArc(p[2], centre, p[3]),
+        occ.addLine(p[3], p[0]),
+    ]
+    surface = occ.addPlaneSurface([occ.addCurveLoop(curves)])
+    out = occ.revolve([(2, surface)], xc, 0, 0, 0, 0, 1, 2 * math.pi)
+    occ.rotate(out, xc, 0, 0, 0, 0, 1, math.pi / 4)  # its seam off the planes x = x_tip and y = 0 of the tools
+    occ.remove([(0, centre)])
+    vols = [tag for dim, tag in out if dim == 3]
+    if len(vols) != 1:
+        raise MeshError(f"the revolved cone did not give one solid ({len(vols)} pieces)")
+    return vols[0]
+
+
+def tip_layer(d: Design, lay: Layout, i: int) -> int:
+    """Solid of tip layer ``i`` (0 core, 1 thermocouple, 2 insulator, 3 electrode): the core offset by s_i."""
+    um = 1 / MICRON
+    th = d.face_angle
+    s = lay.s[i]
+    b0, h, a0 = d.tip.base_m * um / 2, d.tip.height_m * um, d.core_apex_half_width * um
+    if d.tip.shape == "cone":
+        return _sphere_cone(lay.x_tip, lay.z0, b0 + s / math.sin(th), lay.z0 + h - a0, a0 + s, th)
+    return _frustum(lay.x_tip, lay.z0, b0 + s / math.sin(th), lay.z0 + h + s, a0 + s * math.tan(th / 2))
+
+
+def _prism(poly: np.ndarray, z0: float, dz: float) -> int:
+    """Extrude a simple plan-view polygon (µm) from z0 by dz."""
+    pts = [occ.addPoint(float(x), float(y), z0) for x, y in poly]
+    lines = [occ.addLine(pts[i], pts[(i + 1) % len(pts)]) for i in range(len(pts))]
+    surf = occ.addPlaneSurface([occ.addCurveLoop(lines)])
+    out = occ.extrude([(2, surf)], 0, 0, dz)
+    return [tag for dim, tag in out if dim == 3][0]
+
+
+def _in_layer(tool: int, outer: int, inner: int) -> int:
+    """The part of ``tool`` between two nested tip solids (consumes ``tool``, keeps the solids)."""
+    shell, _ = occ.cut(occ.copy([(3, outer)]), occ.copy([(3, inner)]))
+    out, _ = occ.intersect([(3, tool)], shell)
+    vols = [tag for dim, tag in out if dim == 3]
+    if len(vols) != 1:
+        raise MeshError(f"a thermocouple pattern on the tip gave {len(vols)} pieces instead of one")
+    return vols[0]
+
+
 def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], Layout]:
     um = 1 / MICRON
     lay = Layout.of(d)
     th = d.face_angle
-    L, W = d.body.length_m * um, d.body.width_m * um
     b0 = d.tip.base_m * um / 2
-    a0 = d.core_apex_half_width * um
-    h = d.tip.height_m * um
-    assert d.electrode.width_m is not None, "validated designs always give the electrode width"
-    We = d.electrode.width_m * um
-    tc = d.thermocouple
-    g, w = tc.leg_gap_m * um, tc.leg_width_m * um
     s = lay.s
-
-    inputs: dict[str, int] = {"body": occ.addBox(0, -W / 2, 0, L, W, lay.z0)}
-    for i in range(4):
-        inputs[f"frustum{i}"] = _frustum(
-            lay.x_tip, lay.z0, b0 + s[i] / math.sin(th), lay.z0 + h + s[i], a0 + s[i] * math.tan(th / 2)
-        )
-    inputs["slab1"] = occ.addBox(0, -W / 2, lay.z0, L, W, s[1])
-    inputs["slab2"] = occ.addBox(0, -W / 2, lay.z0, L, W, s[2])
-    inputs["slab3"] = occ.addBox(0, -We / 2, lay.z0, L, We, s[3])
-    pad = b0 + s[1] / math.sin(th) + w  # pad half-width: tip footprint plus a leg width
-    x_pad = lay.x_tip - pad
-    inputs["leg_au"] = occ.addBox(0, g / 2, lay.z0, x_pad, w, s[1])
-    inputs["leg_cr"] = occ.addBox(0, -g / 2 - w, lay.z0, x_pad, w, s[1])
-    inputs["pad_au"] = occ.addBox(x_pad, 0, lay.z0, 2 * pad, pad, lay.z_junction - lay.z0)
-    inputs["pad_cr"] = occ.addBox(x_pad, -pad, lay.z0, 2 * pad, pad, lay.z_junction - lay.z0)
+    half_foot = b0 + s[3] / math.sin(th)
+    tc = d.thermocouple
     z_jb = lay.z_junction - tc.junction_length_m * um
-    inputs["band"] = occ.addBox(x_pad, -pad, z_jb, 2 * pad, 2 * pad, tc.junction_length_m * um)
+    core_at_band = d.core_apex_half_width * um + (lay.z0 + d.tip.height_m * um - z_jb) / math.tan(th)
+    pl = planform.plan(d, lay.x_tip, half_foot, b0 + s[1] / math.sin(th), core_at_band / 2)
+
+    inputs: dict[str, int] = {}
+    for j, poly in enumerate(pl.body):
+        inputs[f"body#{j}"] = _prism(poly, 0, lay.z0)
+        inputs[f"slab1#{j}"] = _prism(poly, lay.z0, s[1])
+        inputs[f"slab2#{j}"] = _prism(poly, lay.z0, s[2])
+    for j, poly in enumerate(pl.electrode):
+        inputs[f"slab3#{j}"] = _prism(poly, lay.z0, s[3])
+    for i in range(4):
+        inputs[f"frustum{i}"] = tip_layer(d, lay, i)
+    # tip stripes and the junction band exist only in the thermocouple layer: intersected with its
+    # shell on the tip, they cut nothing else (the core and outer films stay whole)
+    top = lay.z_junction - lay.z0
+    for metal, legs, tips in (("au", pl.leg_au, pl.tip_au), ("cr", pl.leg_cr, pl.tip_cr)):
+        for j, poly in enumerate(legs):
+            inputs[f"leg_{metal}#{j}"] = _prism(poly, lay.z0, s[1])
+        for j, poly in enumerate(tips):
+            inputs[f"leg_{metal}#flat{j}"] = _prism(poly, lay.z0, s[1])
+            inputs[f"leg_{metal}#tip{j}"] = _in_layer(_prism(poly, lay.z0, top), inputs["frustum1"], inputs["frustum0"])
+    # the band box just encloses the coated tip at the band's height
+    reach = lay.apex_half + (lay.z_apex - z_jb) / math.tan(th) + s[3]
+    band = tc.junction_length_m * um
+    for metal, y0 in (("au", 0.0), ("cr", -reach)):
+        box = occ.addBox(lay.x_tip - reach, y0, z_jb, 2 * reach, reach, band)
+        inputs[f"band_{metal}"] = _in_layer(box, inputs["frustum1"], inputs["frustum0"])
     names = list(inputs)
     _, out_map = occ.fragment([(3, inputs[n]) for n in names], [])
     occ.synchronize()
@@ -129,14 +196,14 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
     member: dict[int, set[str]] = {}
     for name, pieces in zip(names, out_map):
         for _dim, tag in pieces:
-            member.setdefault(tag, set()).add(name)
+            member.setdefault(tag, set()).add(name.partition("#")[0])
     volumes: dict[str, list[int]] = {r: [] for r in REGIONS + ("tc_junction",)}
     for tag, m in sorted(member.items()):
         region = _classify(m)
         if region is None:
-            continue  # tool-box space outside the probe
+            continue  # tool space outside the probe
         volumes[region].append(tag)
-        if region in ("tc_au", "tc_cr") and "band" in m:
+        if region in ("tc_au", "tc_cr") and m & {"band_au", "band_cr"}:
             volumes["tc_junction"].append(tag)
     empty = [r for r, v in volumes.items() if not v]
     if empty:
@@ -152,9 +219,13 @@ def _classify(m: set[str]) -> str | None:
     if "frustum0" in m:
         return "tip"
     if m & {"slab1", "frustum1"}:
-        if m & {"leg_au", "pad_au"}:
+        if "band_au" in m:
             return "tc_au"
-        if m & {"leg_cr", "pad_cr"}:
+        if "band_cr" in m:
+            return "tc_cr"
+        if "leg_au" in m:
+            return "tc_au"
+        if "leg_cr" in m:
             return "tc_cr"
         return "insulator"
     if m & {"slab2", "frustum2"}:
@@ -166,14 +237,12 @@ def _classify(m: set[str]) -> str | None:
 
 def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str, list[int]]:
     e = 1e-6
-    um = 1 / MICRON
-    W = d.body.width_m * um
-    root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -W, -e, e, W, lay.z_apex + e, 2)]
+    root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -1e6, -e, e, 1e6, lay.z_apex + e, 2)]
     a = lay.apex_half
     apex = [
         t
         for _, t in gmsh.model.getEntitiesInBoundingBox(
-            lay.x_tip - a - e, -a - e, lay.z_apex - e, lay.x_tip + a + e, a + e, lay.z_apex + e, 2
+            lay.x_tip - a - e, -a - e, lay.z_apex - lay.apex_depth - e, lay.x_tip + a + e, a + e, lay.z_apex + e, 2
         )
     ]
 
@@ -193,9 +262,10 @@ class ProbeMesh:
     mesh: Mesh
     layout: Layout
     materials: dict[str, str]  # region -> material name
+    attempt: int = 0  # 0, or the retry (sizes ×RETRY_FACTOR^attempt) that gave a sound mesh
 
 
-GEOMETRY_VERSION = "1"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
+GEOMETRY_VERSION = "2"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
 
 
 def geometry_key(d: Design, refine: float) -> str:
@@ -244,16 +314,62 @@ def build_mesh(
         for name, tags in surfaces.items():
             gmsh.model.addPhysicalGroup(2, tags, name=name)
         sizing.apply(d, surfaces, background)
-        gmsh.option.setNumber("Mesh.MeshSizeFactor", 1.0 / refine)
         # 2-D Delaunay: with the default Frontal-Delaunay surfaces, 3-D boundary recovery in the
         # thin films segfaulted at some sizes (refine 1/1.5, 1/3 of the test mesh); Delaunay did not.
         gmsh.option.setNumber("Mesh.Algorithm", 5)
         gmsh.option.setNumber("Mesh.Algorithm3D", 1)
-        generate(3)
+        mesh, attempt = _generate_sound(refine)
         if vtk:
             gmsh.write(vtk)
-        mesh = extract(volumes, surfaces)
-    return ProbeMesh(mesh=mesh, layout=lay, materials=region_materials(d))
+    return ProbeMesh(mesh=mesh, layout=lay, materials=region_materials(d), attempt=attempt)
+
+
+RETRY_FACTOR = 0.85  # sizes ×0.85 per retry: another node layout where gmsh left flat slivers or failed
+ATTEMPTS = 3
+MIN_QUALITY = 1e-9  # 6√2·V/ℓ³ (1 for a regular tetrahedron); flat film elements are ~1e-3, slivers ~1e-15
+
+
+def _generate_sound(refine: float) -> tuple[Mesh, int]:
+    """Mesh the model; if gmsh fails or leaves degenerate (zero-volume) tetrahedra, remesh with sizes
+    ×0.85 (at most 3 attempts).  Deterministic; the attempt used is returned and reported with the mesh."""
+    problem = ""
+    for attempt in range(ATTEMPTS):
+        gmsh.model.mesh.clear()
+        gmsh.option.setNumber("Mesh.MeshSizeFactor", RETRY_FACTOR**attempt / refine)
+        try:
+            generate(3)
+        except MeshError as exc:
+            problem = str(exc)
+            continue
+        try:
+            mesh = extract(*_groups())
+        except (MeshError, ValueError) as exc:  # gmsh returned without error but left volumes empty
+            problem = f"incomplete mesh ({exc})"
+            continue
+        q, where = worst_element(mesh)
+        if q >= MIN_QUALITY:
+            return mesh, attempt
+        problem = f"degenerate tetrahedra (quality {q:.1e} at {np.round(where * 1e6, 3).tolist()} µm)"
+    raise MeshError(f"no sound mesh after {ATTEMPTS} attempts with sizes ×{RETRY_FACTOR}^k: {problem}")
+
+
+def _groups() -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """The named volume and surface groups of the current gmsh model."""
+    out: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+    for dim, tag in gmsh.model.getPhysicalGroups():
+        name = gmsh.model.getPhysicalName(dim, tag)
+        out[0 if dim == 3 else 1][name] = [int(t) for t in gmsh.model.getEntitiesForPhysicalGroup(dim, tag)]
+    return out
+
+
+def worst_element(mesh: Mesh) -> tuple[float, np.ndarray]:
+    """Lowest shape quality 6√2·V/ℓ_max³ of the mesh (1: regular tetrahedron) and that element's centroid (m)."""
+    e = mesh.skfem.p[:, mesh.skfem.t]  # (3, 4, n)
+    edges = np.linalg.norm(e[:, [0, 0, 0, 1, 1, 2]] - e[:, [1, 2, 3, 2, 3, 3]], axis=0).max(axis=0)
+    vol = np.abs(np.einsum("in,in->n", e[:, 1] - e[:, 0], np.cross(e[:, 2] - e[:, 0], e[:, 3] - e[:, 0], axis=0))) / 6
+    q = 6 * np.sqrt(2) * vol / edges**3
+    i = int(np.argmin(q))
+    return float(q[i]), e[:, :, i].mean(axis=1)
 
 
 def region_of_elements(pm: ProbeMesh) -> np.ndarray:

@@ -22,6 +22,7 @@ from probe_fem.mesh.core import MICRON
 APEX_PER_SIZE = 15.0
 JUNCTION_PER_SIZE = 5.0
 BODY_PER_SIZE = 1.6
+PLANFORM_PER_SIZE = 32.0  # far size at least 1/32 of the body's smaller plan dimension (12 µm → 0.375 µm)
 
 
 def mesh_settings(d: Design) -> MeshSettings:
@@ -30,7 +31,8 @@ def mesh_settings(d: Design) -> MeshSettings:
         return d.mesh
     apex = d.tip.apex_radius_m / APEX_PER_SIZE
     tc = min(d.thermocouple.junction_length_m / JUNCTION_PER_SIZE, d.tip.apex_radius_m)
-    far = max(d.body.thickness_m / BODY_PER_SIZE, apex, tc)
+    plan = min(d.body.length_m, d.body.width_m, d.body.arm_width_m or d.body.width_m)
+    far = max(d.body.thickness_m / BODY_PER_SIZE, plan / PLANFORM_PER_SIZE, apex, tc)
 
     def r(v: float) -> float:
         return float(f"{v:.6g}")

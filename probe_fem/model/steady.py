@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.design.schema import Design
-from probe_fem.mesh.probe import REGIONS, ProbeMesh, build_mesh, region_of_elements
+from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_mesh, region_of_elements
 from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction as steady
 from probe_fem.progress import Stages
@@ -60,6 +60,10 @@ def build_model(
     with stages("meshing", f"(gmsh OCC, {how}{', cached' if cache and background is None else ''})"):
         pm = build_mesh(design, refine=refine, cache=cache, background=background)
     stages.note(f"mesh: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
+    if pm.attempt:
+        stages.note(
+            f"mesh: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f} (gmsh failed or left slivers)"
+        )
     with stages("assembly"):
         prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
     return ProbeModel(design, pm, prob, refine)

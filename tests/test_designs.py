@@ -1,0 +1,281 @@
+"""New probe designs: planforms, tip shapes, leg layouts, their validation and the design library.
+
+Each geometry is checked against something independent of the mesher: 1-D conduction along
+slender bodies, ΔL / Σ kᵢAᵢ of a cross-section computed from the design values, analytic
+volumes and areas of the tip, and the heat balance.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import raw_reference
+
+from probe_fem.cli import main
+from probe_fem.design import load_design
+from probe_fem.design.load import parse_design
+from probe_fem.design.schema import Design, DesignError
+from probe_fem.mesh.probe import Layout, build_mesh
+from probe_fem.model.steady import build_model, solve_steady
+from probe_fem.physics.conduction import element_volumes
+
+LIBRARY = sorted((Path(__file__).parents[1] / "geometry").glob("*.toml"))
+UM = 1e-6
+
+
+def _uniform(d: Design, k: float = 2.5) -> Design:
+    """The same geometry with one material everywhere (k in W/(m·K))."""
+    mats = {n: m.model_copy(update={"k_W_mK": k}) for n, m in d.materials.items()}
+    return d.model_copy(update={"materials": mats})
+
+
+def _section_mean(model, T: np.ndarray, x: float, half: float = 0.25 * UM) -> float:
+    """Volume mean of T over the elements whose centroid lies within ``half`` of the plane at ``x`` (m)."""
+    m = model.probe.mesh.skfem
+    sel = np.abs(m.p[0, m.t].mean(axis=0) - x) < half
+    V = element_volumes(model.probe.mesh)[sel]
+    return float(np.sum(T[m.t[:, sel]].mean(axis=0) * V) / V.sum())
+
+
+def _drop(raw: dict, section: str, key: str) -> None:
+    """Remove a key and its provenance entry from a raw design."""
+    raw[section].pop(key)
+    raw.get("provenance", {}).pop(f"{section}.{key}", None)
+
+
+def _variant(raw: dict, **sections) -> dict:
+    out = copy.deepcopy(raw)
+    for sec, values in sections.items():
+        out[sec].update(values)
+    return out
+
+
+def _tapered(**body) -> Design:
+    raw = _variant(
+        raw_reference(),
+        body={"planform": "tapered", "length_um": 60.0, "width_um": 8.0, "end_width_um": 5.0, **body},
+        electrode={"width_um": 6.0},
+    )
+    raw["mesh"] = {"size_apex_nm": 30, "size_tc_nm": 60, "size_far_um": 0.6}
+    return parse_design(raw)
+
+
+def _v(**body) -> Design:
+    raw = _variant(
+        raw_reference(),
+        body={
+            "planform": "v",
+            "length_um": 70.0,
+            "width_um": 14.0,
+            "arm_width_um": 4.0,
+            "opening_angle_deg": 20.0,
+            "end_length_um": 10.0,
+            **body,
+        },
+        electrode={"width_um": 3.0},
+        thermocouple={"tip_legs": "sides"},
+    )
+    _drop(raw, "thermocouple", "tip_leg_gap_um")
+    raw["mesh"] = {"size_apex_nm": 30, "size_tc_nm": 60, "size_far_um": 0.6}
+    return parse_design(raw)
+
+
+def _area_per_width(d: Design) -> tuple[float, float]:
+    """(A per unit width of the full-width layers, electrode thickness), m: body + thermocouple layer + insulator."""
+    return d.body.thickness_m + d.thermocouple.thickness_m + d.insulator.thickness_m, d.electrode.thickness_m
+
+
+def test_tapered_body_follows_the_1d_integral():
+    d = _uniform(_tapered())
+    model = build_model(d)
+    report, T = solve_steady(model)
+    k, q = 2.5, report.power
+    t_full, t_el = _area_per_width(d)
+    W0, W1, L = d.body.width_m, d.body.end_width_m, d.body.length_m
+    margin = W0 - d.electrode.width_m
+
+    def area(x):
+        W = W0 + (W1 - W0) * x / L
+        return W * t_full + (W - margin) * t_el
+
+    for x in (0.3 * L, 0.6 * L):
+        xs = np.linspace(0, x, 2001)
+        integral = np.trapezoid(1 / (k * area(xs)), xs)
+        assert _section_mean(model, T, x) / q == pytest.approx(integral, rel=0.01)
+    assert report.balance_error < 1e-9
+
+
+def test_v_shaped_body_follows_the_1d_integral_along_its_arms():
+    d = _uniform(_v())
+    model = build_model(d)
+    report, T = solve_steady(model)
+    k, q = 2.5, report.power
+    t_full, t_el = _area_per_width(d)
+    half = math.radians(d.body.opening_angle_deg / 2)
+    arm = d.body.arm_width_m * t_full + d.electrode.width_m * t_el  # perpendicular cross-section of one arm
+    x_plate = d.body.length_m - d.body.end_length_m
+    for x in (0.3 * x_plate, 0.7 * x_plate):
+        expected = (x / math.cos(half)) / (2 * k * arm)  # two arms in parallel, each x / cos(α/2) long
+        assert _section_mean(model, T, x) / q == pytest.approx(expected, rel=0.01)
+    assert report.balance_error < 1e-9
+
+
+def _sum_kA_rectangular(d: Design) -> float:
+    """Σ kᵢAᵢ (W·m/K) of the uniform cross-section of a rectangular design, from its values."""
+    k = {n: m.k_W_mK for n, m in d.materials.items()}
+    tc, W, w = d.thermocouple, d.body.width_m, d.thermocouple.leg_width_m
+    return (
+        k[d.body.material] * W * d.body.thickness_m
+        + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+        + k[d.insulator.material] * ((W - 2 * w) * tc.thickness_m + W * d.insulator.thickness_m)
+        + k[d.electrode.material] * d.electrode.width_m * d.electrode.thickness_m
+    )
+
+
+def _sum_kA_v(d: Design) -> float:
+    """Σ kᵢAᵢ (W·m/K) of the two arms (perpendicular sections), each with one leg."""
+    k = {n: m.k_W_mK for n, m in d.materials.items()}
+    tc, wa, w = d.thermocouple, d.body.arm_width_m, d.thermocouple.leg_width_m
+    one = (
+        k[d.body.material] * wa * d.body.thickness_m
+        + k[d.insulator.material] * ((wa - w) * tc.thickness_m + wa * d.insulator.thickness_m)
+        + k[d.electrode.material] * d.electrode.width_m * d.electrode.thickness_m
+    )
+    return 2 * one + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
+    d = load_design(path)
+    dL = 0.25 * (d.body.length_m - (d.body.end_length_m or 0.0))
+    longer = d.model_copy(update={"body": d.body.model_copy(update={"length_m": d.body.length_m + dL})})
+    R = [solve_steady(build_model(x, refine=0.5))[0].R_P for x in (d, longer)]
+    if d.body.planform == "v":
+        expected = dL / math.cos(math.radians(d.body.opening_angle_deg / 2)) / _sum_kA_v(d)
+    else:
+        expected = dL / _sum_kA_rectangular(d)
+    assert R[1] - R[0] == pytest.approx(expected, rel=0.01)
+
+
+def _junction_band_volume(d: Design) -> float:
+    """Analytic volume (m³) of the thermocouple layer between z_junction − junction_length and z_junction
+    on a pyramid: square sections of the core and of the core offset by the thermocouple thickness."""
+    lay = Layout.of(d)
+    th = d.face_angle
+    z_top = lay.z_junction * UM
+    z_bot = z_top - d.thermocouple.junction_length_m
+    z0, h = lay.z0 * UM, d.tip.height_m
+
+    def half(z, i):
+        s = lay.s[i] * UM
+        top, a = z0 + h + s, d.core_apex_half_width + s * math.tan(th / 2)
+        return a + (top - z) / math.tan(th)
+
+    zs = np.linspace(z_bot, z_top, 4001)
+    return float(np.trapezoid((2 * half(zs, 1)) ** 2 - (2 * half(zs, 0)) ** 2, zs))
+
+
+@pytest.mark.parametrize("layout", ["back", "sides", "shell"])
+def test_every_leg_layout_has_the_analytic_junction_band_and_balances_heat(layout):
+    raw = copy.deepcopy(raw_reference())
+    raw["mesh"] = {"size_apex_nm": 30, "size_tc_nm": 60, "size_far_um": 1.1}
+    tc = raw["thermocouple"]
+    tc["tip_legs"] = layout
+    if layout != "back":
+        _drop(raw, "thermocouple", "tip_leg_gap_um")
+    if layout == "shell":
+        _drop(raw, "thermocouple", "tip_leg_width_um")
+    d = parse_design(raw)
+    model = build_model(d)
+    V = element_volumes(model.probe.mesh)[model.probe.mesh.skfem.subdomains["tc_junction"]].sum()
+    assert V == pytest.approx(_junction_band_volume(d), rel=1e-6)  # planar faces: the mesh volume is exact
+    report, _ = solve_steady(model)
+    assert report.balance_error < 1e-9 and report.breakdown_error < 1e-9
+
+
+def test_a_cone_tip_with_a_spherical_cap_has_the_analytic_cap_and_core():
+    raw = copy.deepcopy(raw_reference())
+    raw["tip"].update({"shape": "cone", "apex_radius_nm": 400, "base_um": 4.0})
+    raw["thermocouple"]["junction_below_apex_nm"] = 450
+    raw["mesh"] = {"size_apex_nm": 20, "size_tc_nm": 30, "size_far_um": 0.5}
+    d = parse_design(raw)
+    pm = build_mesh(d)
+    m = pm.mesh.skfem
+    th, a = d.face_angle, d.tip.apex_radius_m
+    facets = m.p[:, m.facets[:, m.boundaries["apex"]]]
+    area = 0.5 * np.linalg.norm(np.cross(facets[:, 1] - facets[:, 0], facets[:, 2] - facets[:, 0], axis=0), axis=0)
+    assert area.sum() == pytest.approx(2 * math.pi * a * a * (1 - math.cos(th)), rel=0.03)
+    # core: cone frustum from the base to the tangent circle plus the sphere's cap above it
+    r0, b = d.core_apex_half_width, d.tip.base_m / 2
+    z_c = d.tip.height_m - r0  # above the body
+    z_t, r_t = z_c + r0 * math.cos(th), r0 * math.sin(th)
+    cone = math.pi * z_t / 3 * (b * b + b * r_t + r_t * r_t)
+    cap_h = r0 * (1 - math.cos(th))
+    cap = math.pi * cap_h * cap_h * (3 * r0 - cap_h) / 3
+    core = element_volumes(pm.mesh)[m.subdomains["tip"]].sum()
+    assert core == pytest.approx(cone + cap, rel=0.02)
+    report, _ = solve_steady(build_model(d))
+    assert report.balance_error < 1e-9 and 1e4 < report.R_P < 1e6
+
+
+BAD = [
+    (
+        {"body": {"planform": "v", "arm_width_um": 7.0, "opening_angle_deg": 30.0, "end_length_um": 8.0}},
+        ["body.width_um", "arms overlap"],
+    ),
+    (
+        {"body": {"planform": "v", "arm_width_um": 1.5, "opening_angle_deg": 30.0, "end_length_um": 8.0}},
+        ["thermocouple.leg_width_um", "wider than the arm"],
+    ),
+    (
+        {
+            "body": {"planform": "v", "arm_width_um": 4.0, "opening_angle_deg": 30.0, "end_length_um": 3.0},
+            "electrode": {"width_um": 3.0},
+        },
+        ["body.end_length_um", "hold the coated tip"],
+    ),
+    ({"body": {"planform": "v"}}, ["body.arm_width_um", "body.opening_angle_deg", "body.end_length_um", "missing"]),
+    ({"body": {"end_width_um": 4.0}}, ["body.end_width_um", "only used by planform = 'tapered'"]),
+    (
+        {"body": {"planform": "tapered", "end_width_um": 4.0}, "thermocouple": {"leg_width_um": 1.0}},
+        ["body.end_width_um", "wider than the tapered body"],
+    ),
+    ({"thermocouple": {"tip_leg_width_um": 2.5}}, ["thermocouple.tip_leg_width_um", "fit on the tip's face"]),
+    ({"thermocouple": {"tip_legs": "shell"}}, ["thermocouple.tip_leg_width_um", "not used by tip_legs = 'shell'"]),
+    ({"tip": {"shape": "cone"}}, ["tip.apex_radius_nm", "larger than the film stack"]),
+    ({"tip": {"shape": "cone", "apex_radius_nm": 800}}, ["thermocouple.junction_below_apex_nm", "apex cap"]),
+]
+
+
+@pytest.mark.parametrize("change,words", BAD, ids=[w[1] for _, w in BAD])
+def test_inconsistent_combinations_are_named_before_meshing(change, words, tmp_path, capsys):
+    raw = _variant(raw_reference(), **change)
+    with pytest.raises(DesignError) as err:
+        parse_design(raw)
+    text = str(err.value)
+    assert all(w in text for w in words), text
+    import tomlkit
+
+    path = tmp_path / "bad.toml"
+    path.write_text(tomlkit.dumps(raw))
+    out = tmp_path / "out"
+    assert main(["calibrate", str(path), "--out", str(out), "--calib", str(tmp_path / "c.json"), "--quiet"]) == 2
+    assert words[0] in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_library_designs_need_no_mesh_table_and_say_where_every_value_comes_from(path):
+    d = load_design(path)
+    assert d.mesh is None
+    for section in ("body", "tip", "thermocouple", "insulator", "electrode"):
+        for key, value in getattr(d, section).model_dump().items():
+            if value is None or key in ("material", "au_material", "cr_material", "planform", "shape", "tip_legs"):
+                continue
+            stem = key[:-2] if key.endswith("_m") else key
+            assert any(p.startswith(f"{section}.{stem}") for p in d.provenance), f"{section}.{key} has no origin"
+    assert all(m.origin in ("paper", "literature", "fitted", "estimated") for m in d.materials.values())
