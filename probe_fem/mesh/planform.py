@@ -98,7 +98,7 @@ class Plan:
     notes: dict[str, float] = field(default_factory=dict)
 
 
-def _v_arms(d: Design, um: float) -> tuple[float, float, float]:
+def v_arms(d: Design, um: float) -> tuple[float, float, float]:
     """(x where the arms meet the plate, arm centreline y there, arm centreline y at the root), µm."""
     b = d.body
     assert b.arm_width_m is not None and b.end_length_m is not None and b.opening_angle_deg is not None
@@ -122,7 +122,7 @@ def body_and_electrode(d: Design, um: float) -> tuple[list[Polygon], list[Polygo
         return [band(0, 0, L, 0, W, Wend)], [band(0, 0, L, 0, We, Wend - m2)]
     assert b.arm_width_m is not None
     wa = b.arm_width_m * um
-    x_plate, y_end, y_root = _v_arms(d, um)
+    x_plate, y_end, y_root = v_arms(d, um)
     cos = math.cos(math.radians(b.opening_angle_deg or 0.0) / 2)
     m2 = (wa - We) / cos  # the arm's electrode margins on the vertical cut where the arm meets the plate
     arm = band(0, y_root, x_plate, y_end, wa, wa)  # arms end face to face on the plate's root side
@@ -137,7 +137,7 @@ def _approach(d: Design, um: float, x_to: float, y_to: float) -> list[tuple[floa
     tc = d.thermocouple
     w, g = tc.leg_width_m * um, tc.leg_gap_m * um
     if d.body.planform == "v":
-        x_plate, y_end, y_root = _v_arms(d, um)
+        x_plate, y_end, y_root = v_arms(d, um)
         return [(0.0, y_root), (x_plate, y_end), (x_to, y_to)]
     y_body = g / 2 + w / 2
     if abs(y_to - y_body) < 1e-9:
@@ -183,5 +183,5 @@ def plan(d: Design, x_tip: float, half_foot: float, s1_foot: float, stop: float)
     um = 1e6
     body, electrode = body_and_electrode(d, um)
     au, tip = au_leg(d, um, x_tip, half_foot, s1_foot, stop)
-    y_root = _v_arms(d, um)[2] if d.body.planform == "v" else 0.0
+    y_root = v_arms(d, um)[2] if d.body.planform == "v" else 0.0
     return Plan(body, electrode, au, mirror(au), tip, mirror(tip), x_tip, half_foot, y_root)

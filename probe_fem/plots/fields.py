@@ -10,13 +10,15 @@ from matplotlib.figure import Figure
 
 from probe_fem import paper
 from probe_fem.mesh.core import MICRON
+from probe_fem.mesh.planform import v_arms
 from probe_fem.model.convergence import ConvergenceStudy
 from probe_fem.model.steady import ProbeModel
 from probe_fem.plots.base import new_figure, save_figure
 
 
 def heat_path(model: ProbeModel, n: int = 300) -> tuple[np.ndarray, np.ndarray, float]:
-    """Points (3×n, m) along the electrode's mid-plane: root → tip base (y = 0) → up the face → apex.
+    """Points (3×n, m) along the electrode's mid-plane: root → tip base (y = 0; on a v body along the
+    +y arm) → up the face → apex.
 
     Returns the points, their path coordinate (m) and the path coordinate of the tip base.
     """
@@ -30,12 +32,21 @@ def heat_path(model: ProbeModel, n: int = 300) -> tuple[np.ndarray, np.ndarray, 
     a0 = d.core_apex_half_width / MICRON
     corner = np.array([x_corner, 0, z_flat])
     top = np.array([lay.x_tip - (a0 + s_m * math.tan(th / 2)), 0, z_top])
-    n1 = int(n * x_corner / (x_corner + np.linalg.norm(top - corner)))
-    flat = np.stack([np.linspace(1e-3, x_corner, n1, endpoint=False), np.zeros(n1), np.full(n1, z_flat)])
+    if d.body.planform == "v":  # along the +y arm's centreline, then across the end plate
+        x_plate, y_end, y_root = v_arms(d, 1 / MICRON)
+        knots = np.array([[1e-3, y_root], [x_plate, y_end], [x_corner, 0.0]])
+    else:
+        knots = np.array([[1e-3, 0.0], [x_corner, 0.0]])
+    flat_len = float(np.sum(np.linalg.norm(np.diff(knots, axis=0), axis=1)))
+    n1 = int(n * flat_len / (flat_len + np.linalg.norm(top - corner)))
+    cum = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(knots, axis=0), axis=1))])
+    u = np.linspace(0, flat_len, n1, endpoint=False)
+    xy = np.column_stack([np.interp(u, cum, knots[:, 0]), np.interp(u, cum, knots[:, 1])])
+    flat = np.stack([xy[:, 0], xy[:, 1], np.full(n1, z_flat)])
     up = corner[:, None] + (top - corner)[:, None] * np.linspace(0, 1, n - n1)[None, :]
     pts = np.hstack([flat, up])
     s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(pts, axis=1), axis=0))])
-    return pts * MICRON, s * MICRON, x_corner * MICRON
+    return pts * MICRON, s * MICRON, flat_len * MICRON
 
 
 def point_values(m, T: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -70,7 +81,7 @@ def figure_heat_path(model: ProbeModel, T: np.ndarray, title: str = "") -> Figur
     dT = point_values(model.probe.mesh.skfem, T, pts) / model.problem.power
     tc = model.problem.sensor @ T / model.problem.power
     fig, ax = new_figure((7, 4))
-    ax.plot(s / MICRON, dT / 1e3, lw=2, label="electrode mid-plane, y = 0")
+    ax.plot(s / MICRON, dT / 1e3, lw=2, label="electrode mid-plane")
     ax.axvline(s_base / MICRON, color="0.6", ls=":", label="tip base")
     ax.axhline(tc / 1e3, color="C3", ls="--", label=f"thermocouple junction mean: R_P = {tc:,.0f} K/W")
     ax.set_xlabel("path from heat sink along body, then up the tip face (µm)")
