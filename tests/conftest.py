@@ -83,3 +83,15 @@ def tiny_dynamics(tiny_run):
 @pytest.fixture(scope="session")
 def tiny_calibration(tiny_run):
     return tiny_run.calibration
+
+
+def sum_kA_rectangular(d) -> float:
+    """Σ kᵢAᵢ (W·m/K) of the uniform cross-section of a rectangular design, from its values."""
+    k = {n: m.k_W_mK for n, m in d.materials.items()}
+    tc, W, w = d.thermocouple, d.body.width_m, d.thermocouple.leg_width_m
+    return (
+        k[d.body.material] * W * d.body.thickness_m
+        + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+        + k[d.insulator.material] * ((W - 2 * w) * tc.thickness_m + W * d.insulator.thickness_m)
+        + k[d.electrode.material] * d.electrode.width_m * d.electrode.thickness_m
+    )

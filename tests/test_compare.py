@@ -24,7 +24,7 @@ def test_a_longer_body_is_slower_and_holds_more_heat(tmp_path):
     short = coarse_design_file(tmp_path / "short.toml", 30, 60, 1.1)
     long_ = tmp_path / "long.toml"
     text = re.sub(r'name = "ntistp"', 'name = "ntistp-40um"', short.read_text())
-    long_.write_text(re.sub(r"length_um = 18.28", "length_um = 40.0", text))
+    long_.write_text(re.sub(r"^length_um = \S+", "length_um = 40.0", text, flags=re.M))
     out = tmp_path / "cmp"
     assert main(["compare", str(short), str(long_), "--out", str(out), "--quiet"]) == 0
     rows = {r["design"]: r for r in json.loads((out / "compare.json").read_text())["designs"]}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import coarse_design_file, raw_reference
+from conftest import coarse_design_file, raw_reference, sum_kA_rectangular
 
 from probe_fem.cli.main import main
-from probe_fem.design.load import embedded_design_path, parse_design
+from probe_fem.design.load import embedded_design_path, load_design, parse_design
 from probe_fem.studies.parameters import DEFAULT_RANGES
 from probe_fem.studies.runner import run_study
 from probe_fem.studies.spec import StudyError, load_study, parse_study
@@ -78,7 +78,7 @@ def assert_same_results(a: dict[str, dict], b: dict[str, dict]) -> None:
 
 
 # ---------------------------------------------------------------- running
-def test_serial_run_records_every_design_once_and_the_failed_point(serial, list_study):
+def test_serial_run_records_every_design_once_and_the_failed_point(serial, list_study, folder):
     keys = serial.point_keys
     assert len(keys) == 6 and keys[1] == keys[4] and len(set(keys)) == 5
     assert serial.complete and not serial.interrupted
@@ -90,9 +90,13 @@ def test_serial_run_records_every_design_once_and_the_failed_point(serial, list_
     ok = [serial.rows[k] for k in set(keys) - {keys[2]}]
     assert all(r["status"] == "ok" and len(r["design_fingerprint"]) == 16 for r in ok)
     R = serial.column("R_P_K_per_W")
-    # R_P grows with the body length; it falls with k_Au, a little less than 1/k_Au (the Au films carry
-    # most of the heat, SiN and Cr the rest)
-    assert R[3] > R[5] * 20 / 18.28 > R[5]
+    # R_P grows with the body length by ΔL / Σ kᵢAᵢ of the cross-section; it falls with k_Au, a little less
+    # than 1/k_Au (the Au films carry most of the heat, SiN and Cr the rest)
+    d = load_design(folder / "tiny.toml")
+    d250 = d.model_copy(
+        update={"materials": {**d.materials, "au_film": d.materials["au_film"].model_copy(update={"k_W_mK": 250.0})}}
+    )
+    assert R[3] - R[5] == pytest.approx((20 - 18.28) * 1e-6 / sum_kA_rectangular(d250), rel=0.03)
     assert 0.85 * 250 / 150 < R[1] / R[5] < 250 / 150
     assert np.isnan(R[2]) and R[1] == R[4]
     # point 6 changes only k_Au: it reuses point 2's mesh (in memory, keyed by the geometry)

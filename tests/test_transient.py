@@ -84,8 +84,10 @@ def test_step_response_tends_to_steady_R_P(tiny_model, tiny_dynamics):
     assert s.tc[-1] == pytest.approx(steady_report.R_P, rel=1e-3)
     assert s.apex[-1] == pytest.approx(steady_report.R_apex, rel=1e-3)
     # a heat step never makes the junction cooler: consistent-mass P1 undershoots a little in the
-    # first nanoseconds (dt far below h²/α), bounded here; after t10 the rise is monotone
-    assert s.tc.min() > -1e-3 * s.R_P
+    # first nanoseconds (dt far below h²/α), bounded here (−0.18 % of R_P on this mesh and −0.17 % at
+    # refine 0.5 with the resolved tip legs, whose thin stripes are the first to warm); after t10 the
+    # rise is monotone
+    assert s.tc.min() > -3e-3 * s.R_P
     late = s.t >= tiny_dynamics.t10
     assert np.all(np.diff(s.tc[late]) > -1e-6 * s.R_P)  # BDF2 may overshoot by ~1e-8 at large steps
     assert tiny_dynamics.t10 < tiny_dynamics.t63 < tiny_dynamics.t90
