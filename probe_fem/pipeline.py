@@ -4,6 +4,10 @@
 test fixtures all call.  It meshes the design twice (the requested sizes and a 2×
 coarser copy, whose R_P difference is the discretisation uncertainty), solves the
 steady problem, optionally the dynamics, and builds the :class:`Calibration`.
+With ``accuracy`` the calibration mesh comes from the goal-oriented adaptive loop
+(:func:`probe_fem.model.adapt.adapt`) and the uncertainty of the FEM R_P is its a-posteriori
+estimate; the 2× coarser mesh (the same adaptive size field with every size doubled) is still
+solved and its difference reported beside it.
 :meth:`CalibrationRun.write` writes what the command writes.
 """
 
@@ -25,6 +29,7 @@ from probe_fem.design import Design, load_design
 from probe_fem.io import write_json, write_vtu
 from probe_fem.mesh.cache import default_cache
 from probe_fem.mesh.probe import region_of_elements
+from probe_fem.model.adapt import AdaptiveResult, adapt
 from probe_fem.model.dynamics import DynamicReport, analyze, discretization
 from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, solve_steady
 from probe_fem.plots.dynamics import plot_bode, plot_step
@@ -41,7 +46,8 @@ class CalibrationRun:
 
     ``calibration`` is the :class:`Calibration` that analyses consume; ``steady`` the report of
     the calibration mesh and ``coarse`` that of the 2× coarser mesh; ``temperature`` the nodal
-    rise (K) for ``steady.power`` W at the apex; ``dynamics`` is None if not asked for.
+    rise (K) for ``steady.power`` W at the apex; ``dynamics`` is None if not asked for;
+    ``adaptive`` is the adaptive loop's result when an accuracy was asked for, else None.
     """
 
     design: Design
@@ -52,6 +58,7 @@ class CalibrationRun:
     dynamics: DynamicReport | None
     calibration: Calibration
     seconds: dict[str, float] = field(default_factory=dict)
+    adaptive: AdaptiveResult | None = None
 
     def results(self) -> dict[str, Any]:
         """The content of ``results.json``: every number with its unit in the key."""
@@ -62,6 +69,16 @@ class CalibrationRun:
             "published": {"R_P_K_per_W": paper.R_P_K_PER_W, "uncertainty_K_per_W": paper.R_P_UNCERTAINTY_K_PER_W},
             **self.steady.to_dict(),
         }
+        if self.adaptive is not None:
+            out["adaptive"] = {
+                **self.adaptive.to_dict(),
+                "coarse_comparison": {
+                    "definition": "the final adaptive size field with every size doubled",
+                    "dofs": self.coarse.dofs,
+                    "R_P_K_per_W": self.coarse.R_P,
+                    "difference_K_per_W": abs(self.steady.R_P - self.coarse.R_P),
+                },
+            }
         if self.dynamics is not None:
             out["dynamics"] = self.dynamics.to_dict()
         out["software"] = self.calibration.software
@@ -123,18 +140,23 @@ def calibrate(
     progress: bool | Stages = False,
     solver: str = "auto",
     verify_step: bool = False,
+    accuracy: float | None = None,
 ) -> CalibrationRun:
     """Calibrate a probe design; the one pipeline behind ``probe-fem calibrate``.
 
     Args:
         design: a validated :class:`Design`, a TOML path, or None for the embedded NTISTP design.
-        refine: divides every mesh size of the design (2 halves the element edge lengths).
+        refine: divides every mesh size of the design (2 halves the element edge lengths); with
+            ``accuracy``, the adaptive loop's first mesh is the design's sizes divided by refine/2.
         dynamics: also compute modes, step and frequency response and the modulation verdict.
         network: record the junction/probe network validity in the calibration.
         cache: folder of cached meshes; ``"default"`` for the user's cache, None to always re-mesh.
         progress: show stage progress on stderr (True), or a :class:`Stages` to report into.
         solver: ``"auto"``, ``"direct"`` or ``"amg"`` for the steady solves.
         verify_step: also step the full model in time (BDF2) as a second method for the step response.
+        accuracy: target relative error of R_P (e.g. 1e-3): mesh adaptively until the a-posteriori
+            estimate is within it (or the loop's limits are reached: then ``run.adaptive.met`` is
+            False and the calibration says so); the estimate becomes the FEM uncertainty of R_P.
 
     Returns:
         A :class:`CalibrationRun`; ``run.calibration.R_P.value`` is R_P in K/W.
@@ -146,16 +168,25 @@ def calibrate(
     d = design if isinstance(design, Design) else load_design(design)
     stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
     folder = default_cache() if cache == DEFAULT_CACHE else cache
-    coarse_model = build_model(d, refine / 2, stages, folder)
-    coarse, _ = solve_steady(coarse_model, method=solver)
-    stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
-    model = build_model(d, refine, stages, folder)
-    report, T = solve_steady(model, stages=stages, method=solver)
+    ad = None
+    if accuracy is None:
+        coarse_model = build_model(d, refine / 2, stages, folder)
+        coarse, _ = solve_steady(coarse_model, method=solver)
+        stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
+        model = build_model(d, refine, stages, folder)
+        report, T = solve_steady(model, stages=stages, method=solver)
+    else:
+        ad = adapt(d, accuracy, start_refine=refine / 2, stages=stages, cache=folder, method=solver)
+        model, report, T = ad.model, ad.report, ad.T
+        # the same size field with every size doubled: what "2× coarser" means for an adaptive mesh
+        coarse_model = build_model(d, ad.refine / 2, stages, folder, background=ad.background)
+        coarse, _ = solve_steady(coarse_model, method=solver)
+        stages.note(f"adaptive sizes ×2 for comparison: R_P = {coarse.R_P:,.1f} K/W")
     dyn = None
     if dynamics:
         dyn = analyze(model, stages=stages, verify_step=verify_step)
         with stages("coarse dynamics", "(discretisation change of each figure)"):
             dyn.discretization = discretization(dyn, coarse_model)
-    cal = build(d, report, coarse.R_P, refine, dyn, software_versions(), network=network)
+    cal = build(d, report, coarse.R_P, model.refine, dyn, software_versions(), network=network, adaptive=ad)
     report.seconds = dict(stages.seconds)
-    return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds))
+    return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds), ad)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from probe_fem._version import software_versions
 from probe_fem.calibration import network as nw
 from probe_fem.calibration.schema import (
+    AdaptiveMesh,
     Calibration,
     Dynamics,
     Junction,
@@ -21,6 +22,7 @@ from probe_fem.calibration.schema import (
 
 if TYPE_CHECKING:
     from probe_fem.design import Design
+    from probe_fem.model.adapt import AdaptiveResult
     from probe_fem.model.dynamics import DynamicReport
     from probe_fem.model.steady import SteadyReport
 
@@ -72,24 +74,31 @@ def build(
     dynamics: DynamicReport | None = None,
     software: dict[str, str] | None = None,
     network: bool = True,
+    adaptive: AdaptiveResult | None = None,
 ) -> Calibration:
     """Calibration from a steady report (and optionally the dynamic report) of ``design``.
 
     ``R_P_coarse`` (K/W) is R_P on a 2× coarser mesh; ``refine`` the mesh factor of ``report``;
-    ``network=False`` leaves the network validity out.
+    ``network=False`` leaves the network validity out; ``adaptive``: the adaptive loop that made
+    the mesh of ``report``, if any.
 
     The FEM uncertainty is the discretisation estimate |R_P(h) − R_P(2h)| (conservative for
-    an observed order ≥ 1); material-property uncertainty is not included.  A measured R_P in the
-    design overrides the FEM value, which is kept as ``R_P_fem``.
+    an observed order ≥ 1) or, for an adaptive mesh, the magnitude of the a-posteriori estimate
+    (|R_P(h) − R_P(2h)| is then kept beside it in ``mesh``); material-property uncertainty is not
+    included.  A measured R_P in the design overrides the FEM value, which is kept as ``R_P_fem``.
     """
-    u_fem = abs(report.R_P - R_P_coarse)
-    fem = Quantity(
-        value=report.R_P,
-        uncertainty=u_fem,
-        unit="K/W",
-        origin="fem",
-        note="uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included",
-    )
+    u_diff = abs(report.R_P - R_P_coarse)
+    if adaptive is None:
+        u_fem = u_diff
+        note = "uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included"
+    else:
+        u_fem = abs(adaptive.error)
+        note = (
+            "uncertainty: discretisation only, |a-posteriori estimate| of the adaptive mesh "
+            f"(target {adaptive.accuracy:.3g} relative, {'met' if adaptive.met else 'NOT met'}); "
+            "|R_P(h) - R_P(2h)| in mesh.discretization_uncertainty_K_per_W; material properties not included"
+        )
+    fem = Quantity(value=report.R_P, uncertainty=u_fem, unit="K/W", origin="fem", note=note)
     m = design.measured
     if m.R_P_K_per_W is not None and m.R_P_uncertainty_K_per_W is not None:  # given together (validated)
         dev = (report.R_P - m.R_P_K_per_W) / m.R_P_K_per_W
@@ -157,7 +166,15 @@ def build(
             fingerprint=report.mesh_fingerprint,
             refine=refine,
             R_P_coarse_K_per_W=R_P_coarse,
-            discretization_uncertainty_K_per_W=u_fem,
+            discretization_uncertainty_K_per_W=u_diff,
+            adaptive=None
+            if adaptive is None
+            else AdaptiveMesh(
+                target_relative_error=adaptive.accuracy,
+                estimated_error_K_per_W=adaptive.error,
+                met=adaptive.met,
+                iterations=len(adaptive.history),
+            ),
         ),
         software=software or software_versions(),
     )

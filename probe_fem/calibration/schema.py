@@ -26,7 +26,7 @@ from probe_fem.errors import InputError
 from probe_fem.io import read_text
 from probe_fem.physics.pole_residue import PoleResidue
 
-SCHEMA_VERSION = "1.1"  # 1.1: dynamics.transfer_function (1.0 files load unchanged)
+SCHEMA_VERSION = "1.2"  # 1.1: dynamics.transfer_function; 1.2: mesh.adaptive (older files load unchanged)
 
 
 class CalibrationError(InputError):
@@ -125,13 +125,23 @@ class Network(_Strict):
     junctions: list[Junction]
 
 
+class AdaptiveMesh(_Strict):
+    """The goal-oriented adaptive loop that made the calibration mesh (schema 1.2)."""
+
+    target_relative_error: float = Field(gt=0, lt=1, description="requested |ΔR_P|/R_P")
+    estimated_error_K_per_W: float = Field(description="a-posteriori estimate of R_P(exact) − R_P(h), signed")
+    met: bool = Field(description="the estimated relative error is within the target")
+    iterations: int = Field(ge=1)
+
+
 class MeshSummary(_Strict):
     dofs: int = Field(gt=0)
     tetrahedra: int = Field(gt=0)
     fingerprint: str
     refine: float = Field(gt=0)
     R_P_coarse_K_per_W: float = Field(gt=0, description="R_P on the mesh with every size doubled")
-    discretization_uncertainty_K_per_W: float = Field(ge=0)
+    discretization_uncertainty_K_per_W: float = Field(ge=0, description="|R_P(h) − R_P(2h)|")
+    adaptive: AdaptiveMesh | None = Field(default=None, description="set when the mesh was adapted to an accuracy")
 
 
 PHYSICAL_RANGE = {  # what a thermocouple probe can have; outside, a file is wrong, not a probe

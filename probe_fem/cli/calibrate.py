@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +20,9 @@ from probe_fem.model.steady import SteadyReport, build_model, solve_steady
 from probe_fem.paper import R_P_K_PER_W as PUBLISHED_RP
 from probe_fem.paper import R_P_UNCERTAINTY_K_PER_W as PUBLISHED_RP_U
 from probe_fem.progress import Stages
+
+if TYPE_CHECKING:
+    from probe_fem.pipeline import CalibrationRun
 
 
 def _out_dir(args: argparse.Namespace, design: Design) -> Path:
@@ -40,6 +44,7 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         progress=stages,
         solver=args.solver,
         verify_step=args.verify_step,
+        accuracy=args.accuracy,
     )
     with stages("writing", f"results to {out}/"):
         files = run.write(out, calib)
@@ -55,9 +60,27 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
         f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})"
     )
+    if run.adaptive is not None:
+        _print_adaptive(console, run)
     for path in files:
         console.print(f"wrote {path}")
     return 0
+
+
+def _print_adaptive(console: Console, run: CalibrationRun) -> None:
+    ad = run.adaptive
+    assert ad is not None
+    t = Table(title=f"adaptive meshing to {ad.accuracy:.3%} of R_P (estimated error: dual-weighted, P2 edge bubbles)")
+    for col in ("iteration", "dofs", "R_P (K/W)", "estimated error (K/W)", "relative"):
+        t.add_column(col, justify="right")
+    for i, s in enumerate(ad.history):
+        t.add_row(f"{i + 1}", f"{s.dofs:,}", f"{s.R_P:,.1f}", f"{s.estimate:+,.1f}", f"{s.relative:.3%}")
+    console.print(t)
+    verdict = "met" if ad.met else f"NOT met ({ad.stopped})"
+    console.print(
+        f"target {ad.accuracy:.3%}: {verdict}; sizes ×2 of the final mesh: {run.coarse.dofs:,} dofs, "
+        f"|R_P(h) − R_P(2h)| = {abs(run.steady.R_P - run.coarse.R_P):,.1f} K/W"
+    )
 
 
 def _print_dynamics(console: Console, dyn: DynamicReport) -> None:

@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         "or ~/.cache/probe-fem/meshes)",
     )
     c.add_argument("--verify-step", action="store_true", help="also step the full model in time (BDF2) as a check")
+    c.add_argument(
+        "--accuracy",
+        type=accuracy,
+        default=None,
+        help="mesh adaptively until the estimated relative error of R_P is within this, e.g. 0.1%% or 0.001 "
+        "(the first mesh is the design's sizes ÷ refine/2)",
+    )
     c.set_defaults(func=cc.cmd_calibrate)
     m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
     common(m)
@@ -154,6 +161,20 @@ _positive = bounded(float, 0.1, 16)  # mesh refine factor
 _frequency = bounded(float, 0, 1e9, lo_open=True, unit="Hz")
 _positive_any = bounded(float, 0, None, lo_open=True)
 _fraction = bounded(float, 0, 1, lo_open=True, hi_open=True)
+
+
+def accuracy(text: str) -> float:
+    """argparse type of ``--accuracy``: a relative error as a fraction ("0.001") or a percentage ("0.1%")."""
+    t = text.strip()
+    percent = t.endswith("%")
+    value = bounded()(t[:-1].strip() if percent else t)
+    value = value / 100 if percent else value
+    from probe_fem.model.adapt import ACCURACY_RANGE
+
+    lo, hi = ACCURACY_RANGE
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed [{lo:g}, {hi:g}] (a fraction) or [0.001%, 50%]")
+    return float(value)
 
 
 def _levels(text: str) -> tuple[float, float, float]:
