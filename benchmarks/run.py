@@ -3,6 +3,7 @@
     python benchmarks/run.py            # the suite (~5 min on 2 cores), table + benchmarks/results.json
     python benchmarks/run.py --smoke    # tiny sizes: checks the suite itself runs (used by the tests)
     python benchmarks/run.py --full     # adds the ~1M-dof scaling point (long, several GiB)
+    python benchmarks/run.py --only adaptive --out /tmp/adaptive.json   # one case: adaptive vs uniform
 
 Every measurement runs in a fresh subprocess (spawn), so peak memory (ru_maxrss) is that case's own.
 Ratios are only quoted within one run: the machine is shared and noisy.
@@ -264,7 +265,7 @@ def case_fit_jacobian(refine: float) -> dict:
     raw = tomllib.loads(embedded_design_path().read_text())
     keys = ["body.length_um", "electrode.thickness_nm", "materials.au_film.k_W_mK", "tip.height_um", "body.width_um"]
     start = {
-        "body.length_um": 18.28,
+        "body.length_um": 16.22,
         "electrode.thickness_nm": 100.0,
         "materials.au_film.k_W_mK": 200.0,
         "tip.height_um": 5.0,
@@ -287,6 +288,147 @@ def case_fit_jacobian(refine: float) -> dict:
         "speedup": t_serial / t_parallel,
         "ok": all(r["status"] == "ok" for r in serial + parallel),
     }
+
+
+def case_uniform_rp(refine: float, estimate: bool) -> dict:
+    """R_P on a uniform mesh (the design's sizes ÷ refine), with the error estimate if asked."""
+    from probe_fem import load_design
+    from probe_fem.model.adapt import estimate_model
+    from probe_fem.model.steady import build_model, solve_steady
+    from probe_fem.progress import Stages
+
+    st = Stages(quiet=True)
+    t0 = time.perf_counter()
+    model = build_model(load_design(), refine=refine, stages=st)
+    report, T = solve_steady(model, stages=st)
+    out = {"refine": refine, "dofs": report.dofs, "R_P_K_per_W": report.R_P, "wall_s": time.perf_counter() - t0}
+    out["mesh_s"] = st.seconds["meshing"]
+    if estimate:
+        t0 = time.perf_counter()
+        out["estimated_error_K_per_W"] = estimate_model(model, T).error / report.power
+        out["estimate_s"] = time.perf_counter() - t0
+    return out
+
+
+def case_adaptive_run(accuracy: float, start_refine: float) -> dict:
+    """The adaptive loop of ``calibrate --accuracy`` (steady part only): history, wall time."""
+    from probe_fem import load_design
+    from probe_fem.model.adapt import adapt
+    from probe_fem.progress import Stages
+
+    st = Stages(quiet=True)
+    t0 = time.perf_counter()
+    ad = adapt(load_design(), accuracy, start_refine=start_refine, stages=st)
+    return {
+        "accuracy": accuracy,
+        "start_refine": start_refine,
+        "met": ad.met,
+        "stopped": ad.stopped,
+        "dofs": ad.report.dofs,
+        "R_P_K_per_W": ad.report.R_P,
+        "estimated_error_K_per_W": ad.error,
+        "history": [h.to_dict() for h in ad.history],
+        "wall_s": time.perf_counter() - t0,
+        "stages_s": dict(st.seconds),
+        "peak_rss_GiB": _rss_gib(),
+    }
+
+
+def reference_value(levels: list[dict]) -> dict:
+    """R_P(h → 0) from uniform levels: least squares of R_inf − C·refine^(−q) (robust to the few-K/W
+    scatter of non-nested meshes, where a three-level Richardson value is not), and dofs ≈ a·refine^b."""
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    f = np.array([lv["refine"] for lv in levels])
+    R = np.array([lv["R_P_K_per_W"] for lv in levels])
+    (R_inf, C, q), cov = curve_fit(lambda x, a, c, p: a - c * x ** (-p), f, R, p0=(R[-1], (R[-1] - R[0]) * f[0], 2.0))
+    b, log_a = np.polyfit(np.log(f), np.log([lv["dofs"] for lv in levels]), 1)
+    return {
+        "R_inf_K_per_W": float(R_inf),
+        "R_inf_standard_error_K_per_W": float(np.sqrt(cov[0, 0])),
+        "C_K_per_W": float(C),
+        "order_in_refine": float(q),
+        "dofs_prefactor": float(np.exp(log_a)),
+        "dofs_exponent": float(b),
+    }
+
+
+def case_adaptive_vs_uniform(smoke: bool) -> dict:
+    """Dofs of ``--accuracy`` adaptive meshing against uniform refinement at the same TRUE error of R_P.
+
+    The true error is measured against R_inf fitted to uniform levels (refine 1 … 2.5: up to
+    ~120k dofs); the uniform dofs at the adaptive mesh's true error come from the fitted error
+    and dofs laws, and the finest measured uniform level with a smaller true error is given too.
+    """
+    uniform = [0.35, 0.5, 0.7] if smoke else [1.0, 1.25, 1.5, 2.0, 2.5]
+    accuracy, start = (0.01, 0.25) if smoke else (1e-3, 0.5)
+    levels = [_run(case_uniform_rp, f, f <= 2.0) for f in uniform]
+    ref = reference_value(levels)
+    R_inf = ref["R_inf_K_per_W"]
+    for lv in levels:
+        lv["true_error_K_per_W"] = R_inf - lv["R_P_K_per_W"]
+        if "estimated_error_K_per_W" in lv:
+            lv["effectivity"] = lv["estimated_error_K_per_W"] / lv["true_error_K_per_W"]
+    ad = _run(case_adaptive_run, accuracy, start)
+    for h in ad["history"]:
+        h["true_error_K_per_W"] = R_inf - h["R_P_K_per_W"]
+        h["effectivity"] = h["estimated_error_K_per_W"] / h["true_error_K_per_W"]
+    true = abs(ad["history"][-1]["true_error_K_per_W"])
+    f_same = (ref["C_K_per_W"] / true) ** (1 / ref["order_in_refine"])
+    dofs_same = ref["dofs_prefactor"] * f_same ** ref["dofs_exponent"]
+    measured = [lv for lv in levels if abs(lv["true_error_K_per_W"]) <= true]
+    return {
+        "reference": ref,
+        "uniform": levels,
+        "adaptive": ad,
+        "adaptive_true_relative_error": true / R_inf,
+        "uniform_refine_same_true_error": f_same,
+        "uniform_dofs_same_true_error": dofs_same,
+        "dofs_ratio": ad["dofs"] / dofs_same,
+        "coarsest_measured_uniform_at_least_as_accurate": measured[0] if measured else None,
+    }
+
+
+def print_adaptive(con, av: dict) -> None:
+    from rich.table import Table
+
+    ref = av["reference"]
+    t = Table(
+        title=f"adaptive vs uniform, true error against R_inf = {ref['R_inf_K_per_W']:,.1f} "
+        f"± {ref['R_inf_standard_error_K_per_W']:.1f} K/W (fit of the uniform levels)"
+    )
+    for c in ("mesh", "dofs", "R_P (K/W)", "true error", "estimate", "effectivity", "wall s"):
+        t.add_column(c, justify="right")
+    for lv in av["uniform"]:
+        est = lv.get("estimated_error_K_per_W")
+        t.add_row(
+            f"uniform ×{lv['refine']:g}",
+            f"{lv['dofs']:,}",
+            f"{lv['R_P_K_per_W']:,.1f}",
+            f"{lv['true_error_K_per_W']:+.1f}",
+            "-" if est is None else f"{est:+.1f}",
+            "-" if est is None else f"{lv['effectivity']:.2f}",
+            f"{lv['wall_s']:.1f}",
+        )
+    ad = av["adaptive"]
+    for i, h in enumerate(ad["history"]):
+        t.add_row(
+            f"adaptive {i + 1}",
+            f"{h['dofs']:,}",
+            f"{h['R_P_K_per_W']:,.1f}",
+            f"{h['true_error_K_per_W']:+.1f}",
+            f"{h['estimated_error_K_per_W']:+.1f}",
+            f"{h['effectivity']:.2f}",
+            f"{h['wall_time_s']:.1f}",
+        )
+    con.print(t)
+    con.print(
+        f"adaptive to {ad['accuracy']:.2%} ({'met' if ad['met'] else 'NOT met'}): {ad['dofs']:,} dofs in "
+        f"{ad['wall_s']:.1f} s, true error {av['adaptive_true_relative_error']:.3%}; uniform needs "
+        f"×{av['uniform_refine_same_true_error']:.2f} ≈ {av['uniform_dofs_same_true_error']:,.0f} dofs for it: "
+        f"ratio {av['dofs_ratio']:.2f}"
+    )
 
 
 def case_plan() -> dict:
@@ -319,13 +461,21 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="add the ~1M-dof scaling point")
     ap.add_argument("--loaded", action="store_true", help="repeat calibrate beside a busy process")
     ap.add_argument("--out", default=str(HERE / "results.json"))
+    ap.add_argument("--only", choices=("all", "adaptive"), default="all", help="run one case (default: all)")
     args = ap.parse_args(argv)
     from rich.console import Console
     from rich.table import Table
 
+    from probe_fem.io import write_json
     from probe_fem.model.convergence import richardson
 
     con = Console(width=150)
+    if args.only == "adaptive":
+        con.log("adaptive (--accuracy) vs uniform refinement")
+        av = case_adaptive_vs_uniform(args.smoke)
+        print_adaptive(con, av)
+        con.print(f"wrote {write_json(args.out, {'smoke': args.smoke, 'adaptive_vs_uniform': av})}")
+        return 0
     accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]
     scaling = [] if args.smoke else [1.7, 3.5] + ([6.5] if args.full else [])
     levels = []
@@ -351,6 +501,8 @@ def main(argv=None) -> int:
     pln = _run(case_plan)
     con.log("study throughput: 1 vs 2 dask workers")
     thr = case_study_throughput(4 if args.smoke else 16, 0.2 if args.smoke else 0.5)
+    con.log("adaptive (--accuracy) vs uniform refinement")
+    av = case_adaptive_vs_uniform(args.smoke)
 
     t = Table(title=f"accuracy levels (R_P extrapolated {R_ext:,.1f} K/W)" if R_ext else "accuracy levels")
     cols = ("refine", "dofs", "R_P err", "mesh s", "asm s", "solve s", "eigen s", "sweep30 s", "step s", "GiB")
@@ -447,6 +599,14 @@ def main(argv=None) -> int:
     targets.append(
         (f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"], thr["speedup"] >= 1.7)
     )
+    print_adaptive(con, av)
+    targets.append(
+        (
+            f"adaptive --accuracy {av['adaptive']['accuracy']:.2%}: dofs <= 1/3 of uniform at the same true error",
+            av["dofs_ratio"],
+            av["dofs_ratio"] <= 1 / 3 and av["adaptive"]["met"],
+        )
+    )
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
@@ -467,10 +627,9 @@ def main(argv=None) -> int:
         "geometric_point": geo,
         "fit_jacobian": jac,
         "plan": pln,
+        "adaptive_vs_uniform": av,
         "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets],
     }
-    from probe_fem.io import write_json
-
     con.print(f"wrote {write_json(args.out, result)}")
     return 0
 
