@@ -281,3 +281,23 @@ def test_every_library_design_calibrates_to_a_coarse_accuracy(path):
     assert dyn.check.max_error < 1e-3  # the reduced model matches the full model's frequency response
     # the calibration's R_P is the FEM value here (only the reference carries the measured one) or the measured
     assert cal.R_P_fem.value == pytest.approx(run.steady.R_P)
+
+
+def test_error_estimate_on_the_v_design_against_richardson():
+    """The R_P error estimate is reliable on the V-shaped design too (measured effectivity ~0.8)."""
+    from probe_fem.model.adapt import estimate_model
+    from probe_fem.model.convergence import richardson
+
+    d = load_design(Path(__file__).parents[1] / "geometry" / "ntistp-v.toml")
+    levels = []
+    for f in (0.25, 0.5, 1.0):
+        model = build_model(d, refine=f)
+        report, T = solve_steady(model)
+        levels.append((model, report, T))
+    R_rich = richardson([r.R_P for _, r, _ in levels], 2.0)
+    assert R_rich is not None
+    for model, report, T in levels[:2]:
+        est = estimate_model(model, T).error / report.power
+        true = R_rich - report.R_P
+        assert abs(true) > 1e-3 * R_rich
+        assert 1 / 3 <= est / true <= 3
