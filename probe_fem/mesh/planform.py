@@ -21,7 +21,7 @@ Au runs on the +y side, Cr on −y (mirror images).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -92,10 +92,6 @@ class Plan:
     leg_cr: list[Polygon]
     tip_au: list[Polygon]  # stripes (or pads) that climb the tip up to the junction
     tip_cr: list[Polygon]
-    x_tip: float  # tip axis
-    half_foot: float  # half-width of the coated tip footprint
-    arm_root_y: float = 0.0  # v: centreline offset of each arm at the root
-    notes: dict[str, float] = field(default_factory=dict)
 
 
 def v_arms(d: Design, um: float) -> tuple[float, float, float]:
@@ -183,5 +179,4 @@ def plan(d: Design, x_tip: float, half_foot: float, s1_foot: float, stop: float)
     um = 1e6
     body, electrode = body_and_electrode(d, um)
     au, tip = au_leg(d, um, x_tip, half_foot, s1_foot, stop)
-    y_root = v_arms(d, um)[2] if d.body.planform == "v" else 0.0
-    return Plan(body, electrode, au, mirror(au), tip, mirror(tip), x_tip, half_foot, y_root)
+    return Plan(body, electrode, au, mirror(au), tip, mirror(tip))

@@ -143,10 +143,9 @@ def _prism(poly: np.ndarray, z0: float, dz: float) -> int:
     return [tag for dim, tag in out if dim == 3][0]
 
 
-def _in_layer(tool: int, outer: int, inner: int) -> int:
-    """The part of ``tool`` between two nested tip solids (consumes ``tool``, keeps the solids)."""
-    shell, _ = occ.cut(occ.copy([(3, outer)]), occ.copy([(3, inner)]))
-    out, _ = occ.intersect([(3, tool)], shell)
+def _in_layer(tool: int, shell: list[tuple[int, int]]) -> int:
+    """The part of ``tool`` inside ``shell`` (consumes ``tool``, keeps the shell)."""
+    out, _ = occ.intersect([(3, tool)], shell, removeTool=False)
     vols = [tag for dim, tag in out if dim == 3]
     if len(vols) != 1:
         raise MeshError(f"a thermocouple pattern on the tip gave {len(vols)} pieces instead of one")
@@ -177,18 +176,20 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
     # tip stripes and the junction band exist only in the thermocouple layer: intersected with its
     # shell on the tip, they cut nothing else (the core and outer films stay whole)
     top = lay.z_junction - lay.z0
+    shell, _ = occ.cut(occ.copy([(3, inputs["frustum1"])]), occ.copy([(3, inputs["frustum0"])]))
     for metal, legs, tips in (("au", pl.leg_au, pl.tip_au), ("cr", pl.leg_cr, pl.tip_cr)):
         for j, poly in enumerate(legs):
             inputs[f"leg_{metal}#{j}"] = _prism(poly, lay.z0, s[1])
         for j, poly in enumerate(tips):
             inputs[f"leg_{metal}#flat{j}"] = _prism(poly, lay.z0, s[1])
-            inputs[f"leg_{metal}#tip{j}"] = _in_layer(_prism(poly, lay.z0, top), inputs["frustum1"], inputs["frustum0"])
+            inputs[f"leg_{metal}#tip{j}"] = _in_layer(_prism(poly, lay.z0, top), shell)
     # the band box just encloses the coated tip at the band's height
     reach = lay.apex_half + (lay.z_apex - z_jb) / math.tan(th) + s[3]
     band = tc.junction_length_m * um
     for metal, y0 in (("au", 0.0), ("cr", -reach)):
         box = occ.addBox(lay.x_tip - reach, y0, z_jb, 2 * reach, reach, band)
-        inputs[f"band_{metal}"] = _in_layer(box, inputs["frustum1"], inputs["frustum0"])
+        inputs[f"band_{metal}"] = _in_layer(box, shell)
+    occ.remove(shell, recursive=True)
     names = list(inputs)
     _, out_map = occ.fragment([(3, inputs[n]) for n in names], [])
     occ.synchronize()
@@ -208,7 +209,7 @@ def _build_cad(d: Design) -> tuple[dict[str, list[int]], dict[str, list[int]], L
     empty = [r for r, v in volumes.items() if not v]
     if empty:
         raise MeshError(f"geometry has no volume for region(s) {empty}; check the design's dimensions")
-    surfaces = _surfaces(volumes, lay, d)
+    surfaces = _surfaces(volumes, lay)
     return volumes, surfaces, lay
 
 
@@ -235,7 +236,7 @@ def _classify(m: set[str]) -> str | None:
     return None
 
 
-def _surfaces(volumes: dict[str, list[int]], lay: Layout, d: Design) -> dict[str, list[int]]:
+def _surfaces(volumes: dict[str, list[int]], lay: Layout) -> dict[str, list[int]]:
     e = 1e-6
     root = [t for _, t in gmsh.model.getEntitiesInBoundingBox(-e, -1e6, -e, e, 1e6, lay.z_apex + e, 2)]
     a = lay.apex_half
