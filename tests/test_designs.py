@@ -48,9 +48,14 @@ def _drop(raw: dict, section: str, key: str) -> None:
 
 
 def _variant(raw: dict, **sections) -> dict:
+    """A copy of a raw design with keys changed (None: the key and its provenance removed)."""
     out = copy.deepcopy(raw)
     for sec, values in sections.items():
-        out[sec].update(values)
+        for key, value in values.items():
+            if value is None:
+                _drop(out, sec, key)
+            else:
+                out[sec][key] = value
     return out
 
 
@@ -230,7 +235,15 @@ BAD = [
     ({"body": {"end_width_um": 4.0}}, ["body.end_width_um", "only used by planform = 'tapered'"]),
     (
         {"body": {"planform": "tapered", "end_width_um": 4.0}, "thermocouple": {"leg_width_um": 1.0}},
-        ["body.end_width_um", "wider than the tapered body"],
+        ["body.end_width_um", "wider than the body where it stands"],
+    ),
+    (
+        {
+            "body": {"width_um": 8.0},
+            "electrode": {"width_um": 6.0},
+            "thermocouple": {"tip_legs": "sides", "tip_leg_gap_um": None},
+        },
+        ["body.width_um", "with the legs around it"],
     ),
     ({"thermocouple": {"tip_leg_width_um": 2.5}}, ["thermocouple.tip_leg_width_um", "fit on the tip's face"]),
     ({"thermocouple": {"tip_legs": "shell"}}, ["thermocouple.tip_leg_width_um", "not used by tip_legs = 'shell'"]),

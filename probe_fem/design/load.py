@@ -278,15 +278,14 @@ def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
                 "the end plate must hold the coated tip: must be >=",
                 d.tip.setback_m + 2 * half_foot,
             )
-    elif b.planform == "tapered":
-        x_far = b.length_m - d.tip.setback_m
-        local = d.body_width_at(x_far) if b.end_width_m is not None else b.width_m
-        foot = 2 * half_foot + 2 * tc.leg_width_m * (tc.tip_legs == "sides")
-        if foot > min(local, d.body_width_at(x_far - 2 * half_foot)):
-            c.fail(
-                ("body", "end_width_m"),
-                "the coated tip (with its side legs) is wider than the tapered body where it stands",
-            )
+    # the tip, with legs that pass around it on "sides", must fit on the body where it stands
+    need = 2 * half_foot + 4 * tc.leg_width_m * (tc.tip_legs == "sides")
+    x_far = b.length_m - d.tip.setback_m
+    local = min(d.body_width_at(x_far), d.body_width_at(x_far - 2 * half_foot))
+    if need > local:
+        key = "end_width_m" if b.planform == "tapered" else "width_m"
+        legs = " with the legs around it" if tc.tip_legs == "sides" else ""
+        c.fail(("body", key), f"the coated tip{legs} is wider than the body where it stands: needs", need)
 
 
 def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
