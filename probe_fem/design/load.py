@@ -279,7 +279,7 @@ def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
                 d.tip.setback_m + 2 * half_foot,
             )
     # the tip, with legs that pass around it on "sides", must fit on the body where it stands
-    need = 2 * half_foot + 4 * tc.leg_width_m * (tc.tip_legs == "sides")
+    need = 2 * half_foot + 3.2 * tc.leg_width_m * (tc.tip_legs == "sides")  # planform.au_leg's run past the tip
     x_far = b.length_m - d.tip.setback_m
     local = min(d.body_width_at(x_far), d.body_width_at(x_far - 2 * half_foot))
     if need > local:

@@ -167,9 +167,10 @@ def au_leg(
         pts = _approach(d, um, x_foot - w, y_t) + [(x_foot, y_t)]
         route = ribbon(pts, [w] * (len(pts) - 3) + [min(w, wt), wt])
         return [route], [strip((x_foot, y_t), (x_tip - stop, y_t), wt)]
-    # sides: around the tip footprint to the +y face, then up it towards the axis
-    y_out = half_foot + w / 2
-    pts = _approach(d, um, x_tip - half_foot - w, y_out + w) + [(x_tip, y_out + w), (x_tip, y_out)]
+    # sides: past the tip footprint (a tenth of a leg width clear of it) to the +y face, then up it
+    y_out = half_foot + 0.1 * w  # where the stripe starts
+    y_run = y_out + w  # the run along the footprint (a leg width above, so the turn's inner corner stays clear)
+    pts = _approach(d, um, x_tip - half_foot - w, y_run) + [(x_tip, y_run), (x_tip, y_out)]
     route = ribbon(pts, [w] * (len(pts) - 2) + [wt])
     return [route], [strip((x_tip, y_out), (x_tip, stop), wt)]
 

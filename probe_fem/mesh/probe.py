@@ -266,7 +266,7 @@ class ProbeMesh:
     attempt: int = 0  # 0, or the retry (sizes ×RETRY_FACTOR^attempt) that gave a sound mesh
 
 
-GEOMETRY_VERSION = "2"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
+GEOMETRY_VERSION = "3"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
 
 
 def geometry_key(d: Design, refine: float) -> str:
