@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # ~3 min on 2 cores (every case, dask clusters included): `python -m pytest -m slow`
 def test_benchmark_smoke_run(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
