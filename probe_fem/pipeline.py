@@ -31,7 +31,7 @@ from probe_fem.mesh.cache import default_cache
 from probe_fem.mesh.probe import region_of_elements
 from probe_fem.model.adapt import AdaptiveResult, adapt
 from probe_fem.model.dynamics import DynamicReport, analyze, discretization
-from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, solve_steady
+from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, build_models, solve_steady
 from probe_fem.plots.dynamics import plot_bode, plot_step
 from probe_fem.plots.fields import plot_heat_path
 from probe_fem.progress import Stages
@@ -170,10 +170,9 @@ def calibrate(
     folder = default_cache() if cache == DEFAULT_CACHE else cache
     ad = None
     if accuracy is None:
-        coarse_model = build_model(d, refine / 2, stages, folder)
+        coarse_model, model = build_models(d, [refine / 2, refine], stages, folder)
         coarse, _ = solve_steady(coarse_model, method=solver)
         stages.note(f"coarse mesh (sizes ×2) for the discretisation estimate: R_P = {coarse.R_P:,.1f} K/W")
-        model = build_model(d, refine, stages, folder)
         report, T = solve_steady(model, stages=stages, method=solver)
     else:
         ad = adapt(d, accuracy, start_refine=refine / 2, stages=stages, cache=folder, method=solver)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 
@@ -19,6 +20,7 @@ class Stages:
         self.quiet = quiet
         self.console = console or Console(stderr=True, log_path=False)
         self.seconds: dict[str, float] = {}
+        self._status: Any = None
 
     @contextmanager
     def __call__(self, name: str, detail: str = "") -> Iterator[None]:
@@ -26,12 +28,20 @@ class Stages:
         if self.quiet:
             yield
         else:
-            with self.console.status(f"{name} {detail}…"):
-                yield
+            with self.console.status(f"{name} {detail}…") as self._status:
+                try:
+                    yield
+                finally:
+                    self._status = None
         dt = time.perf_counter() - t0
         self.seconds[name] = self.seconds.get(name, 0.0) + dt
         if not self.quiet:
             self.console.log(f"{name} {detail} done in {dt:.2f} s")
+
+    def update(self, text: str) -> None:
+        """Replace the running stage's live line with ``text`` (e.g. the step it is on)."""
+        if self._status is not None:
+            self._status.update(f"{text}…")
 
     def note(self, text: str) -> None:
         if not self.quiet:

@@ -193,6 +193,22 @@ class Design(_Section):
         return self.tip.apex_radius_m - self.stack_thickness * math.tan(self.face_angle / 2)
 
     @property
+    def coated_half_foot(self) -> float:
+        """Half-width of the coated tip's footprint on the body, m (core base plus the film stack)."""
+        return self.tip.base_m / 2 + self.stack_thickness / math.sin(self.face_angle)
+
+    @property
+    def leg_taper_length(self) -> float:
+        """Length (m) over which a ``back`` leg narrows from ``leg_width`` to its stripe, ending half a leg
+        width before the tip's footprint: the longer of its two edges' offsets (no edge steeper than 45°)."""
+        tc = self.thermocouple
+        if tc.tip_leg_width_m is None or tc.tip_leg_gap_m is None:
+            return 0.0
+        w, wt = tc.leg_width_m, tc.tip_leg_width_m
+        y_body, y_t = tc.leg_gap_m / 2 + w / 2, tc.tip_leg_gap_m / 2 + wt / 2
+        return max(abs((y_body + w / 2) - (y_t + wt / 2)), abs((y_body - w / 2) - (y_t - wt / 2)), 0.1 * w)
+
+    @property
     def face_angle(self) -> float:
         """Angle between the tip faces and the body plane, rad (54.7° for a KOH mould).
 

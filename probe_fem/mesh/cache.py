@@ -1,16 +1,25 @@
-"""Mesh cache on disk: NPZ arrays keyed by everything a mesh depends on (no pickles)."""
+"""Mesh cache: in this process's memory and on disk (NPZ arrays, no pickles), keyed by everything a mesh depends on.
+
+A key is :func:`probe_fem.mesh.probe.geometry_key`; meshes are deterministic, so a hit is the
+mesh that meshing would make.  Memory holds the last :data:`MEMORY_SIZE` meshes (a calibrate's two
+levels, a study's material-only points, a test session's fixtures); the folder keeps them across
+runs.  A corrupt file is removed and the mesh made again: a cache never stops a run.
+"""
 
 from __future__ import annotations
 
 import os
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from skfem import MeshTet1
 
 from probe_fem.io import atomic_path
-from probe_fem.mesh.core import Mesh
+from probe_fem.mesh.core import Mesh, from_arrays, to_arrays
+
+MEMORY_SIZE = 8
+_MEMORY: OrderedDict[str, Mesh] = OrderedDict()
 
 
 def default_cache() -> str:
@@ -18,30 +27,49 @@ def default_cache() -> str:
     return os.environ.get("PROBE_FEM_CACHE") or str(Path.home() / ".cache" / "probe-fem" / "meshes")
 
 
+def lookup(folder: str | None, key: str) -> Mesh | None:
+    """The cached mesh for ``key`` (memory first, then ``folder``), or None; ``folder`` None: no cache at all."""
+    if folder is None:
+        return None
+    if key in _MEMORY:
+        _MEMORY.move_to_end(key)
+        return _MEMORY[key]
+    mesh = load_cached(folder, key)
+    if mesh is not None:
+        _remember(key, mesh)
+    return mesh
+
+
+def store(folder: str | None, key: str, mesh: Mesh) -> None:
+    """Keep ``mesh`` under ``key`` in memory and in ``folder`` (nothing if ``folder`` is None)."""
+    if folder is None:
+        return
+    _remember(key, mesh)
+    store_cached(folder, key, mesh)
+
+
+def _remember(key: str, mesh: Mesh) -> None:
+    _MEMORY[key] = mesh
+    _MEMORY.move_to_end(key)
+    while len(_MEMORY) > MEMORY_SIZE:
+        _MEMORY.popitem(last=False)
+
+
 def store_cached(folder: str, key: str, mesh: Mesh) -> None:
-    """Save a mesh as NPZ (arrays only, no pickles), atomically."""
-    m = mesh.skfem
-    arrays = {"p": m.p, "t": m.t}
-    arrays.update({f"sub__{k}": v for k, v in (m.subdomains or {}).items()})
-    arrays.update({f"bnd__{k}": v for k, v in (m.boundaries or {}).items()})
+    """Save a mesh as NPZ in ``folder`` (arrays only, no pickles), atomically."""
     with atomic_path(Path(folder) / f"{key}.npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **to_arrays(mesh))  # type: ignore[arg-type]
 
 
 def load_cached(folder: str, key: str) -> Mesh | None:
-    """The cached mesh for ``key``, or None if there is none; a corrupt entry is removed (and rebuilt)."""
+    """The mesh stored in ``folder`` for ``key``, or None if there is none; a corrupt entry is removed."""
     path = Path(folder) / f"{key}.npz"
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            sub = {k[5:]: z[k] for k in z.files if k.startswith("sub__")}
-            bnd = {k[5:]: z[k] for k in z.files if k.startswith("bnd__")}
-            p, t = np.ascontiguousarray(z["p"], dtype=float), np.ascontiguousarray(z["t"])
-        if p.ndim != 2 or p.shape[0] != 3 or t.ndim != 2 or t.shape[0] != 4 or t.size == 0 or t.max() >= p.shape[1]:
-            raise ValueError("inconsistent arrays")
-        return Mesh(MeshTet1(p, t, _boundaries=bnd, _subdomains=sub))
+            return from_arrays({k: z[k] for k in z.files})
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         path.unlink(missing_ok=True)  # a cache must never stop a run: mesh again
         return None

@@ -9,7 +9,7 @@ tetrahedra are kept (points used to anchor size fields would be orphans).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -63,6 +63,25 @@ class Mesh:
                 h.update(name.encode())
                 h.update(np.asarray(kind[name], dtype=np.int64).tobytes())
         return h.hexdigest()[:16]
+
+
+def to_arrays(mesh: Mesh) -> dict[str, np.ndarray]:
+    """The mesh as named arrays (``p``, ``t``, ``sub__<name>``, ``bnd__<name>``): for files and pipes, no pickles."""
+    m = mesh.skfem
+    arrays = {"p": m.p, "t": m.t}
+    arrays.update({f"sub__{k}": np.asarray(v) for k, v in (m.subdomains or {}).items()})
+    arrays.update({f"bnd__{k}": np.asarray(v) for k, v in (m.boundaries or {}).items()})
+    return arrays
+
+
+def from_arrays(arrays: Mapping[str, np.ndarray]) -> Mesh:
+    """The mesh of :func:`to_arrays`; ``ValueError`` if the arrays do not make a tetrahedral mesh."""
+    p, t = np.ascontiguousarray(arrays["p"], dtype=float), np.ascontiguousarray(arrays["t"])
+    if p.ndim != 2 or p.shape[0] != 3 or t.ndim != 2 or t.shape[0] != 4 or t.size == 0 or t.max() >= p.shape[1]:
+        raise ValueError("inconsistent mesh arrays")
+    sub = {k[5:]: np.asarray(arrays[k]) for k in arrays if k.startswith("sub__")}
+    bnd = {k[5:]: np.asarray(arrays[k]) for k in arrays if k.startswith("bnd__")}
+    return Mesh(MeshTet1(p, t, _boundaries=bnd, _subdomains=sub))
 
 
 def _elements(dim: int, tags: list[int], etype: int) -> list[np.ndarray]:

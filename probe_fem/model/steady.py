@@ -9,13 +9,14 @@ apex resistance R_apex = ⟨ΔT⟩_apex / Q (a check, reported as ``breakdown_er
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from probe_fem.design.schema import Design
-from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_mesh, region_of_elements
+from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_meshes, region_of_elements
 from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction as steady
 from probe_fem.progress import Stages
@@ -43,6 +44,36 @@ def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
     return per_region[region_of_elements(pm)]
 
 
+def build_models(
+    design: Design,
+    levels: Sequence[float],
+    stages: Stages | None = None,
+    cache: str | None = None,
+    background: Background | None = None,
+) -> list[ProbeModel]:
+    """Mesh a validated design at each level of ``levels`` (side by side) and assemble each mesh.
+
+    A level divides all feature sizes (or ``background``'s target sizes from an earlier mesh, for
+    adaptive refinement), down to the geometry's bounds; ``cache``: mesh folder (None: always mesh).
+    """
+    stages = stages or Stages(quiet=True)
+    how = "adaptive sizes" if background is not None else "refine " + ", ".join(f"×{r:g}" for r in levels)
+    with stages("meshing", f"(gmsh OCC, {how})"):
+        meshes = build_meshes(design, levels, cache=cache, background=background, on_stage=stages)
+    models = []
+    for refine, pm in zip(levels, meshes):
+        stages.note(
+            f"mesh ×{refine:g}: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, "
+            f"fingerprint {pm.mesh.fingerprint()}"
+        )
+        if pm.attempt:
+            stages.note(f"mesh ×{refine:g}: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f}")
+        with stages("assembly"):
+            prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
+        models.append(ProbeModel(design, pm, prob, refine))
+    return models
+
+
 def build_model(
     design: Design,
     refine: float = 1.0,
@@ -50,23 +81,8 @@ def build_model(
     cache: str | None = None,
     background: Background | None = None,
 ) -> ProbeModel:
-    """Mesh and assemble a validated design.
-
-    ``refine`` divides all mesh sizes; ``cache``: mesh folder; ``background``: target sizes from an
-    earlier mesh (adaptive refinement) instead of the design's feature sizes.
-    """
-    stages = stages or Stages(quiet=True)
-    how = "adaptive sizes" if background is not None else f"refine ×{refine:g}"
-    with stages("meshing", f"(gmsh OCC, {how}{', cached' if cache and background is None else ''})"):
-        pm = build_mesh(design, refine=refine, cache=cache, background=background)
-    stages.note(f"mesh: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
-    if pm.attempt:
-        stages.note(
-            f"mesh: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f} (gmsh failed or left slivers)"
-        )
-    with stages("assembly"):
-        prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
-    return ProbeModel(design, pm, prob, refine)
+    """Mesh and assemble a validated design at one level (see :func:`build_models`)."""
+    return build_models(design, [refine], stages, cache, background)[0]
 
 
 def part_of_elements(model: ProbeModel) -> np.ndarray:
