@@ -270,6 +270,12 @@ def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
             )
     elif tc.tip_legs == "sides" and tc.tip_leg_width_m is not None and tc.tip_leg_width_m > 2 * half_foot:
         c.fail(("thermocouple", "tip_leg_width_m"), "a stripe wider than the tip's face: must be <=", 2 * half_foot)
+    if tc.tip_legs == "back":  # the legs' taper to the stripes starts a leg width past the root (or the plate)
+        need_back = d.tip.setback_m + 2 * half_foot + 1.5 * tc.leg_width_m + d.leg_taper_length
+        where = ("body", "end_length_m") if b.planform == "v" else ("body", "length_m")
+        room = b.end_length_m if b.planform == "v" else b.length_m
+        if room is not None and room <= need_back:
+            c.fail(where, "must hold the tip and the legs' taper to its stripes (45° edges): must be >", need_back)
     if b.planform == "v":
         assert b.end_length_m is not None
         if d.tip.setback_m + 2 * half_foot > b.end_length_m:

@@ -12,10 +12,11 @@ Au runs on the +y side, Cr on −y (mirror images).
 * the electrode is the body inset by a margin on its long edges (rectangular and tapered:
   ``(width − electrode.width)/2``; v: ``(arm_width − electrode.width)/2``, so on a v the
   electrode's width is the width on each arm);
-* legs run along the body's centreline offset by ``leg_gap/2 + leg_width/2`` (rectangular,
-  tapered) or along each arm's centreline (v), then are routed to the tip: straight on to
-  the face towards the root (``back``), around the tip to the side faces (``sides``), or
-  into the two half-tip pads of the lumped ``shell`` model.
+* legs run ``leg_width`` wide along the body's centreline offset by ``leg_gap/2 + leg_width/2``
+  (rectangular, tapered) or along each arm's centreline (v), then are routed to the tip: on to
+  the face towards the root, narrowing to the stripe over a 45° taper that ends at the tip's
+  foot (``back``), around the tip at full width to the side faces (``sides``), or into the two
+  half-tip pads of the lumped ``shell`` model.
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ def strip(p0: tuple[float, float], p1: tuple[float, float], w: float, extend: fl
     return np.array([a - n, b - n, b + n, a + n])
 
 
-def ribbon(points: list[tuple[float, float]], widths: list[float]) -> Polygon:
+def ribbon(
+    points: list[tuple[float, float]], widths: list[float], tail: tuple[tuple[float, float], float] | None = None
+) -> Polygon:
     """One simple polygon along a polyline (``widths[i]`` for segment i) with mitred corners.
 
     The first end is cut vertically (x = const: a leg starts on the root line, whatever its
-    direction), the last perpendicular to its segment.  One polygon per leg, not overlapping
-    strips: overlaps and joint patches leave sliver faces that the mesher cannot recover."""
+    direction), the last perpendicular to its segment.  ``tail = (point, width)`` adds a taper
+    straight on from the last point to ``point``, where the ribbon is ``width`` wide.  One polygon
+    per leg, not overlapping strips: overlaps and joint patches leave sliver faces that the mesher
+    cannot recover."""
     p = np.asarray(points, float)
     t = np.diff(p, axis=0)
     t /= np.linalg.norm(t, axis=1)[:, None]
@@ -71,6 +76,8 @@ def ribbon(points: list[tuple[float, float]], widths: list[float]) -> Polygon:
             u = (d[0] * t[i, 1] - d[1] * t[i, 0]) / cross
             vs.append(off[i - 1] + u * t[i - 1])
         vs.append(p[-1] + sign * widths[-1] / 2 * n[-1])
+        if tail is not None:
+            vs.append(np.asarray(tail[0], float) + sign * tail[1] / 2 * n[-1])
         sides.append(vs)
     poly = np.array(sides[1] + sides[0][::-1])
     area = 0.5 * np.sum(poly[:, 0] * np.roll(poly[:, 1], -1) - np.roll(poly[:, 0], -1) * poly[:, 1])
@@ -147,9 +154,11 @@ def au_leg(
 ) -> tuple[list[Polygon], list[Polygon]]:
     """Plan of the Au leg (µm): its route on the body and its part on the tip; the Cr leg is its mirror image.
 
-    ``s1_foot`` is the half-width of the tip footprint covered by the thermocouple layer; tip stripes end
-    ``stop`` short of the tip axis (inside the junction band, off the axis and the apex's pole).  The route
-    ends with a straight run in the stripe's direction and width, so route and stripe meet face to face."""
+    The leg keeps ``leg_width`` up to the tip.  ``back``: it narrows over ``Design.leg_taper_length`` to the
+    stripe, which starts half a leg width before the tip's footprint; ``sides``: it passes around the
+    footprint at full width and turns up the side face as the stripe.  ``s1_foot`` is the half-width of
+    the tip footprint covered by the thermocouple layer; tip stripes end ``stop`` short of the tip axis
+    (inside the junction band, off the axis and the apex's pole)."""
     tc = d.thermocouple
     w, g = tc.leg_width_m * um, tc.leg_gap_m * um
     if tc.tip_legs == "shell":
@@ -164,8 +173,9 @@ def au_leg(
         assert tc.tip_leg_gap_m is not None
         y_t = tc.tip_leg_gap_m * um / 2 + wt / 2
         x_foot = x_tip - half_foot - w / 2
-        pts = _approach(d, um, x_foot - w, y_t) + [(x_foot, y_t)]
-        route = ribbon(pts, [w] * (len(pts) - 3) + [min(w, wt), wt])
+        x_taper = x_foot - d.leg_taper_length * um
+        pts = _approach(d, um, x_taper - w, g / 2 + w / 2) + [(x_taper, g / 2 + w / 2)]
+        route = ribbon(pts, [w] * (len(pts) - 1), tail=((x_foot, y_t), wt))
         return [route], [strip((x_foot, y_t), (x_tip - stop, y_t), wt)]
     # sides: past the tip footprint (a tenth of a leg width clear of it) to the +y face, then up it
     y_out = half_foot + 0.1 * w  # where the stripe starts
