@@ -141,6 +141,22 @@ def _sum_kA_v(d: Design) -> float:
     return 2 * one + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
 
 
+def _tapered_resistance(d: Design) -> float:
+    """∫ dx / Σ kᵢAᵢ(x) (K/W) of a tapered body from the root to the tip's footprint."""
+    k = {n: m.k_W_mK for n, m in d.materials.items()}
+    tc, b, w = d.thermocouple, d.body, d.thermocouple.leg_width_m
+    margin = b.width_m - d.electrode.width_m
+    xs = np.linspace(0, b.length_m - d.tip.setback_m - 2 * d.coated_half_foot, 4001)
+    W = b.width_m + (b.end_width_m - b.width_m) * xs / b.length_m
+    kA = (
+        k[b.material] * W * b.thickness_m
+        + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+        + k[d.insulator.material] * ((W - 2 * w) * tc.thickness_m + W * d.insulator.thickness_m)
+        + k[d.electrode.material] * (W - margin) * d.electrode.thickness_m
+    )
+    return float(np.trapezoid(1 / kA, xs))
+
+
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
 def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
     d = load_design(path)
@@ -149,6 +165,8 @@ def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
     R = [solve_steady(build_model(x, refine=0.5))[0].R_P for x in (d, longer)]
     if d.body.planform == "v":
         expected = dL / math.cos(math.radians(d.body.opening_angle_deg / 2)) / _sum_kA_v(d)
+    elif d.body.planform == "tapered":  # the taper's slope changes too: ∫ dx / ΣkA(x) up to the tip's region
+        expected = _tapered_resistance(longer) - _tapered_resistance(d)
     else:
         expected = dL / sum_kA_rectangular(d)
     assert R[1] - R[0] == pytest.approx(expected, rel=0.01)
@@ -215,7 +233,60 @@ def test_a_cone_tip_with_a_spherical_cap_has_the_analytic_cap_and_core():
     assert report.balance_error < 1e-9 and 1e4 < report.R_P < 1e6
 
 
+def test_legs_keep_their_width_to_the_taper_and_narrow_to_the_stripe_at_the_tip(tiny_design):
+    """Measured on the mesh (the leg's facets on the body's top face): leg_width up to the taper, a 45° taper,
+    then the stripe width from the tip's foot to the footprint."""
+    from probe_fem.mesh.probe import leg_widths
+
+    d, pm = tiny_design, build_mesh(tiny_design)
+    tc = d.thermocouple
+    foot = d.body.length_m - d.tip.setback_m - 2 * d.coated_half_foot - tc.leg_width_m / 2
+    start = foot - d.leg_taper_length
+    body = np.linspace(0.05, 0.95, 12) * start
+    for region in ("tc_au", "tc_cr"):
+        assert leg_widths(pm, body, region) == pytest.approx(tc.leg_width_m, rel=1e-6)
+        assert leg_widths(pm, [foot + 0.4 * tc.leg_width_m], region)[0] == pytest.approx(tc.tip_leg_width_m, rel=1e-6)
+        middle = leg_widths(pm, [start + d.leg_taper_length / 2], region)[0]
+        assert middle == pytest.approx((tc.leg_width_m + tc.tip_leg_width_m) / 2, rel=1e-6)  # linear taper
+
+
+@pytest.mark.parametrize("planform", ["rectangular", "tapered", "v"])
+def test_a_cone_tip_meshes_at_the_coarse_level_on_every_planform(planform):
+    """The 2× coarser mesh that every calibrate builds: the cone's curved films bound the sizes there."""
+    body = {"rectangular": {}, "tapered": {"planform": "tapered", "width_um": 16.0, "end_width_um": 12.0}}.get(planform)
+    if body is None:
+        body = {"planform": "v", "width_um": 16.0, "arm_width_um": 6.0, "opening_angle_deg": 30.0}
+        body |= {"end_length_um": 10.0, "length_um": 30.0}
+    raw = _variant(
+        raw_reference(),
+        body=body,
+        tip={"shape": "cone", "apex_radius_nm": 400},
+        thermocouple={"junction_below_apex_nm": 500, "tip_legs": "sides", "tip_leg_gap_um": None},
+        electrode={"width_um": 4.0 if planform == "v" else 8.0},
+    )
+    d = parse_design(raw)
+    from probe_fem.mesh.probe import build_meshes
+    from probe_fem.mesh.sizing import bounds
+
+    coarse, fine = build_meshes(d, [0.5, 1.0])
+    assert coarse.attempt == 0 and 0 < coarse.mesh.n_elements < fine.mesh.n_elements
+    m = coarse.mesh.skfem
+    stripes = np.concatenate([m.subdomains["tc_au"], m.subdomains["tc_cr"]])
+    e = m.p[:, m.t[:, stripes]]
+    edges = np.linalg.norm(e[:, [0, 0, 0, 1, 1, 2]] - e[:, [1, 2, 3, 2, 3, 3]], axis=0).max(axis=0)
+    on_tip = e[2].mean(axis=0) > pm_z_stack(coarse)
+    assert np.percentile(edges[on_tip], 90) < 2 * bounds(d).stripe  # the stripes stay resolved at refine 0.5
+
+
+def pm_z_stack(pm) -> float:
+    return pm.layout.z_stack * UM
+
+
 BAD = [
+    (
+        {"body": {"length_um": 9.0}},
+        ["body.length_um", "taper"],
+    ),
     (
         {"body": {"planform": "v", "arm_width_um": 7.0, "opening_angle_deg": 30.0, "end_length_um": 8.0}},
         ["body.width_um", "arms overlap"],

@@ -14,7 +14,7 @@ from probe_fem.studies.evaluate import evaluate_point
 from probe_fem.studies.targets import ALIASES, parse_free, parse_target, resolve_free
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
 
-TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 16.22 µm, 200 W/(m·K)
+TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 16.386 µm, 200 W/(m·K)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tiny, tmp_path, ca
 def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
     raw = raw_reference()
     assert resolve_free(raw, "au_thickness") == ("electrode.thickness_nm", 100.0)
-    assert resolve_free(raw, "body_length") == ("body.length_um", 16.22)
+    assert resolve_free(raw, "body_length") == ("body.length_um", 16.386)
     assert resolve_free(raw, "k_au") == ("materials.au_film.k_W_mK", 200.0)
     assert resolve_free(raw, "materials.cr_film.k_W_mK") == ("materials.cr_film.k_W_mK", 30.0)
     raw["body"]["length_nm"] = raw["body"].pop("length_um") * 1000  # a file that writes the length in nm
@@ -100,7 +100,7 @@ def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
         ),
         (
             ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "body_length=20:30"],
-            "the design's value 16.22 um (the start) must lie within the bounds",
+            "the design's value 16.386 um (the start) must lie within the bounds",
         ),
         (
             ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "tip_height=1:5"],
