@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import coarse_design_file
+from conftest import TINY_SIZES, coarse_design_file
 
 from probe_fem.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def tiny_toml(tmp_path_factory):
-    return coarse_design_file(tmp_path_factory.mktemp("design") / "tiny.toml", 30, 60, 1.1)
+    return coarse_design_file(tmp_path_factory.mktemp("design") / "tiny.toml", *TINY_SIZES)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,6 @@ def calibrated(tiny_toml, tmp_path_factory):
                 "--out",
                 str(out),
                 "--quiet",
-                "--no-cache",
                 "--calib",
                 str(out / "calib.json"),
             ]
@@ -68,7 +67,10 @@ def test_modulation_command_verdicts(tiny_toml, capsys):
 def test_mesh_command(tiny_toml, tmp_path, capsys):
     assert main(["mesh", str(tiny_toml), "--out", str(tmp_path / "m.vtu"), "--quiet"]) == 0
     assert (tmp_path / "m.vtu").stat().st_size > 0
-    assert "fingerprint" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fingerprint" in out
+    assert "legs 2.000 µm (Au) and 2.000 µm (Cr) wide on the body" in out  # the design's leg_width, as meshed
+    assert "to the 1 µm stripes at the tip's foot" in out
 
 
 @pytest.mark.parametrize(

@@ -239,7 +239,7 @@ def _print_report(console: Console, design: Design, r: SteadyReport) -> None:
 
 def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
     from probe_fem.io import write_vtu
-    from probe_fem.mesh.probe import build_mesh, region_of_elements
+    from probe_fem.mesh.probe import build_mesh, leg_summary, region_of_elements
 
     target = check_writable(Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu")
     if target.suffix != ".vtu":
@@ -251,6 +251,7 @@ def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
     m = pm.mesh.skfem
     write_vtu(target, m.p, m.t, {}, {"region": region_of_elements(pm)})
     console.print(f"{pm.mesh.n_nodes:,} nodes, {pm.mesh.n_elements:,} tetrahedra, fingerprint {pm.mesh.fingerprint()}")
+    console.print(leg_summary(design, pm))
     console.print(f"wrote {target}")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from probe_fem.errors import MeshError
 from probe_fem.mesh import cache as mesh_cache
 from probe_fem.mesh import sizing, worker
 from probe_fem.mesh.cad import REGIONS, Layout, build_cad
-from probe_fem.mesh.core import Mesh, extract, from_arrays, generate, gmsh_session, to_arrays
+from probe_fem.mesh.core import MICRON, Mesh, extract, from_arrays, generate, gmsh_session, to_arrays
 from probe_fem.progress import Stages
 
 __all__ = ["REGIONS", "Layout", "ProbeMesh", "build_mesh", "build_meshes", "region_materials"]
@@ -222,6 +223,23 @@ def leg_widths(pm: ProbeMesh, x: np.ndarray, region: str = "tc_au") -> np.ndarra
         two = np.sum(cut, axis=0) == 2
         out[k] = np.nansum(np.nanmax(y[:, two], axis=0) - np.nanmin(y[:, two], axis=0))
     return out
+
+
+def leg_summary(d: Design, pm: ProbeMesh) -> str:
+    """The legs' widths as meshed, for the mesh report: across each leg on the body (perpendicular to it on
+    a v's arm) and, for ``back`` legs, where they narrow to the stripes."""
+    b, tc = d.body, d.thermocouple
+    x = 0.5 * (b.length_m - b.end_length_m) if b.planform == "v" and b.end_length_m else 0.25 * b.length_m
+    cos = math.cos(math.radians((b.opening_angle_deg or 0.0) / 2)) if b.planform == "v" else 1.0
+    au, cr = (leg_widths(pm, np.array([x]), r)[0] * cos / MICRON for r in ("tc_au", "tc_cr"))
+    text = f"legs {au:.3f} µm (Au) and {cr:.3f} µm (Cr) wide on the body at x = {x / MICRON:.3g} µm"
+    if tc.tip_legs == "back" and tc.tip_leg_width_m is not None:
+        foot = b.length_m - d.tip.setback_m - 2 * d.coated_half_foot - tc.leg_width_m / 2
+        text += (
+            f", narrowing from x = {(foot - d.leg_taper_length) / MICRON:.3g} µm to the "
+            f"{tc.tip_leg_width_m / MICRON:.3g} µm stripes at the tip's foot (x = {foot / MICRON:.3g} µm)"
+        )
+    return text
 
 
 def region_of_elements(pm: ProbeMesh) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.design.schema import Design
-from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_meshes, region_of_elements
+from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_meshes, leg_summary, region_of_elements
 from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction as steady
 from probe_fem.progress import Stages
@@ -66,6 +66,8 @@ def build_models(
             f"mesh ×{refine:g}: {pm.mesh.n_nodes} nodes, {pm.mesh.n_elements} tetrahedra, "
             f"fingerprint {pm.mesh.fingerprint()}"
         )
+        if refine == levels[-1]:
+            stages.note(f"mesh ×{refine:g}: {leg_summary(design, pm)}")
         if pm.attempt:
             stages.note(f"mesh ×{refine:g}: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f}")
         with stages("assembly"):
