@@ -1,8 +1,11 @@
-"""Shared fixtures: a coarse NTISTP variant (tiny mesh) and the design's raw TOML."""
+"""Shared fixtures: a coarse NTISTP variant (tiny mesh) and the design's raw TOML; one mesh cache per session."""
 
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import tempfile
 import tomllib
 
 import pytest
@@ -17,6 +20,17 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
+
+
+def pytest_configure(config):
+    """One mesh cache for the whole session (meshes are deterministic and keyed by all they depend on):
+    every test and every command the tests start finds a mesh made once; removed at the end."""
+    config._probe_fem_cache = tempfile.mkdtemp(prefix="probe-fem-test-meshes-")
+    os.environ["PROBE_FEM_CACHE"] = config._probe_fem_cache
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "_probe_fem_cache", ""), ignore_errors=True)
 
 
 def raw_reference() -> dict:
@@ -44,6 +58,9 @@ def coarse(raw: dict, factor: float = 3.0) -> dict:
     return out
 
 
+TINY_SIZES = (30.0, 60.0, 1.125)  # apex nm, junction nm, far µm: coarse(reference) as a design file's [mesh]
+
+
 def coarse_design_file(path, apex_nm: float, tc_nm: float, far_um: float):
     """Write the embedded design file, comments and layout kept, with the given mesh sizes; return the path."""
     import re
@@ -66,8 +83,8 @@ def tiny_design():
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_design):
-    """The one calibrate pipeline on the tiny mesh (no mesh cache: tests leave no files behind)."""
-    return calibrate(tiny_design, cache=None, verify_step=True)
+    """The one calibrate pipeline on the tiny mesh (meshes in the session's cache)."""
+    return calibrate(tiny_design, verify_step=True)
 
 
 @pytest.fixture(scope="session")

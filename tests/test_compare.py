@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import coarse_design_file
+from conftest import TINY_SIZES, coarse_design_file
 
 from probe_fem.cli.main import main
 from probe_fem.model.dynamics import capacity_shares, heat_capacity
@@ -21,7 +21,7 @@ def test_heat_capacity_shares_add_up_to_the_capacity_matrix(tiny_model):
 
 
 def test_a_longer_body_is_slower_and_holds_more_heat(tmp_path):
-    short = coarse_design_file(tmp_path / "short.toml", 30, 60, 1.1)
+    short = coarse_design_file(tmp_path / "short.toml", *TINY_SIZES)
     long_ = tmp_path / "long.toml"
     text = re.sub(r'name = "ntistp"', 'name = "ntistp-40um"', short.read_text())
     long_.write_text(re.sub(r"^length_um = \S+", "length_um = 40.0", text, flags=re.M))

@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import coarse, coarse_design_file, raw_reference
+from conftest import TINY_SIZES, coarse, coarse_design_file, raw_reference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -277,7 +277,7 @@ def test_sigkilled_exports_leave_a_complete_file_and_no_temporaries(tmp_path):
 
 
 def test_interrupted_calibrate_exits_130_and_leaves_no_partial_results(tmp_path):
-    design = coarse_design_file(tmp_path / "tiny.toml", 30, 60, 1.1)
+    design = coarse_design_file(tmp_path / "tiny.toml", *TINY_SIZES)
     for i, delay in enumerate((0.5, 1.5, 2.5, 3.5, 5.0)):
         out, calib = tmp_path / f"out{i}", tmp_path / f"calib{i}.json"
         p = subprocess.Popen(
@@ -311,5 +311,5 @@ def test_two_runs_write_bit_identical_calibration_files(tmp_path, monkeypatch, t
     from probe_fem.pipeline import calibrate
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    files = [calibrate(tiny_design, cache=None).calibration.save(tmp_path / f"run{i}.json") for i in (1, 2)]
+    files = [calibrate(tiny_design).calibration.save(tmp_path / f"run{i}.json") for i in (1, 2)]
     assert files[0].read_bytes() == files[1].read_bytes()

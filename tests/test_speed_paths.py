@@ -8,7 +8,7 @@ import tomllib
 
 import numpy as np
 import pytest
-from conftest import coarse_design_file
+from conftest import TINY_SIZES, coarse_design_file
 from skfem import Basis, BilinearForm, ElementTetP1, asm
 from skfem.helpers import dot, grad
 
@@ -55,7 +55,7 @@ def test_low_frequency_solve_equals_a_complex_factorization(tiny_model):
 
 @pytest.fixture(scope="module")
 def tiny_raw(tmp_path_factory):
-    path = coarse_design_file(tmp_path_factory.mktemp("d") / "tiny.toml", 30, 60, 1.1)
+    path = coarse_design_file(tmp_path_factory.mktemp("d") / "tiny.toml", *TINY_SIZES)
     return tomllib.loads(path.read_text())
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import coarse_design_file
+from conftest import TINY_SIZES, coarse_design_file
 
 PROBE = """
 import json, sys
@@ -42,7 +42,7 @@ def _probe(design, env_extra=None):
 
 def test_every_blas_pool_has_one_thread_during_solves_of_the_api(tmp_path):
     # a fresh interpreter: scipy's own OpenBLAS is loaded lazily, after numpy's
-    design = coarse_design_file(tmp_path / "tiny.toml", 30, 60, 1.1)
+    design = coarse_design_file(tmp_path / "tiny.toml", *TINY_SIZES)
     r = _probe(design)
     assert r["calls"] >= 3  # factorizations and the reduced model's eigenproblem
     assert r["libraries"] >= 1
@@ -50,6 +50,6 @@ def test_every_blas_pool_has_one_thread_during_solves_of_the_api(tmp_path):
 
 
 def test_the_user_can_ask_for_more_threads(tmp_path):
-    design = coarse_design_file(tmp_path / "tiny.toml", 30, 60, 1.1)
+    design = coarse_design_file(tmp_path / "tiny.toml", *TINY_SIZES)
     r = _probe(design, {"PROBE_FEM_BLAS_THREADS": "2"})
     assert r["max_threads"] == 2
