@@ -33,6 +33,8 @@ def lookup(folder: str | None, key: str) -> Mesh | None:
         return None
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
+        if not (Path(folder) / f"{key}.npz").exists():  # keep the folder whole (made in memory for another folder)
+            store_cached(folder, key, _MEMORY[key])
         return _MEMORY[key]
     mesh = load_cached(folder, key)
     if mesh is not None:
@@ -46,6 +48,11 @@ def store(folder: str | None, key: str, mesh: Mesh) -> None:
         return
     _remember(key, mesh)
     store_cached(folder, key, mesh)
+
+
+def forget() -> None:
+    """Drop the meshes held in memory (the folder keeps its copies)."""
+    _MEMORY.clear()
 
 
 def _remember(key: str, mesh: Mesh) -> None:

@@ -24,8 +24,9 @@ APEX_PER_SIZE = 15.0
 JUNCTION_PER_SIZE = 5.0
 BODY_PER_SIZE = 1.6
 PLANFORM_PER_SIZE = 32.0  # far size at least 1/32 of the body's smaller plan dimension (12 µm → 0.375 µm)
-# away from the tip the body coarsens: beyond TIP_ZONE × the tip's larger dimension from the apex, sizes
-# grow by BODY_GROWTH per unit distance up to 1/BODY_PER_PLAN of the body's (or arm's) width
+# away from the tip the body coarsens: beyond TIP_ZONE × the tip's larger dimension (at least the body's
+# width, over which the heat spreads) from the apex, sizes grow by BODY_GROWTH per unit distance up to
+# 1/BODY_PER_PLAN of the body's (or arm's) width
 TIP_ZONE = 2.0
 BODY_GROWTH = 0.1
 BODY_PER_PLAN = 8.0
@@ -83,7 +84,8 @@ def body_grading(d: Design) -> tuple[float, float]:
     """(distance from the apex where the body starts to coarsen, largest size there), m."""
     b = d.body
     plan = min(b.width_m, b.arm_width_m or b.width_m, b.length_m / 2)
-    return TIP_ZONE * max(d.tip.height_m, d.tip.base_m), max(mesh_settings(d).size_far_m, plan / BODY_PER_PLAN)
+    zone = max(TIP_ZONE * max(d.tip.height_m, d.tip.base_m), b.width_m)  # heat spreads over ~ a width
+    return zone, max(mesh_settings(d).size_far_m, plan / BODY_PER_PLAN)
 
 
 def _feature_fields(d: Design, cad: Cad, refine: float) -> list[int]:
