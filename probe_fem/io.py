@@ -1,4 +1,9 @@
-"""File input and output: UTF-8 text reading, writable-path checks, and atomic writes (temporary file, rename)."""
+"""File input and output: UTF-8 text reading and parsing, writable-path checks, atomic writes (temporary file, rename).
+
+Every reader of a TOML or JSON input goes through :func:`parse_toml` or :func:`parse_json`: whatever the
+text holds (deep nesting, a 5,000-digit integer, bytes that are not UTF-8), the caller's error names the
+problem in one message; never a RecursionError or a ValueError from the parser.
+"""
 
 from __future__ import annotations
 
@@ -109,9 +114,112 @@ def check_writable(target: str | Path, folder: bool = False, option: str = "--ou
 def read_text(path: str | Path, fail: Callable[[str], Exception]) -> str:
     """A UTF-8 text file's content; ``fail(message)`` makes the error to raise (naming the problem) if the
     file cannot be read or is not UTF-8."""
+    if "\0" in str(path):
+        raise fail("cannot read file: the path holds a NUL character (\\0); allowed: a file name without it")
     try:
         return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise fail(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+
+
+MAX_DEPTH = 64  # arrays, tables and objects nested deeper than this are refused (our files need about 5)
+MAX_DIGITS = 4300  # the longest integer Python converts from text (sys.get_int_max_str_digits)
+
+
+class _LongInteger:
+    """A JSON integer too long to convert: kept as a marker, so that validation names its field."""
+
+    def __init__(self, digits: str):
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"{self.digits[:6]}…({len(self.digits.lstrip('-'))} digits)"
+
+
+def _json_int(text: str) -> int | _LongInteger:
+    return _LongInteger(text) if len(text.lstrip("-")) > MAX_DIGITS else int(text)
+
+
+def _first_deep_line(text: str) -> int | None:
+    """Line (1-based) where brackets or braces outside strings and comments first nest deeper than MAX_DEPTH."""
+    depth, line, quote, escaped, comment = 0, 1, "", False, False
+    for ch in text:
+        if ch == "\n":
+            line, comment = line + 1, False
+        elif comment:
+            continue
+        elif quote:
+            escaped, quote = (not escaped and ch == "\\"), ("" if ch == quote and not escaped else quote)
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def _too_deep(what: str, text: str) -> str:
+    line = _first_deep_line(text)
+    where = f"line {line}: " if line is not None else ""
+    return f"{where}arrays or {what} nested too deeply; allowed at most {MAX_DEPTH} levels"
+
+
+def check_depth(data: Any, fail: Callable[[str], Exception]) -> Any:
+    """``data`` unchanged if no table, array or object in it is nested deeper than MAX_DEPTH; else ``fail``."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            shown = ".".join(path[:3]) + ".…"
+            raise fail(
+                f"{shown}: tables or arrays nested more than {MAX_DEPTH} levels deep; allowed at most {MAX_DEPTH}"
+            )
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        stack.extend((v, path + (str(k),)) for k, v in items if isinstance(v, (dict, list)))
+    return data
+
+
+def parse_toml(text: str, fail: Callable[[str], Exception]) -> dict[str, Any]:
+    """Parse TOML text as data; ``fail(message)`` makes the one error raised for anything unreadable."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise fail(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise fail(f"not valid TOML: {_too_deep('tables', text)}") from None
+    except ValueError:  # an integer longer than Python converts
+        raise fail(f"not valid TOML: {_long_integer(text)}") from None
+    return check_depth(data, fail)
+
+
+def _long_integer(text: str) -> str:
+    m = re.search(rf"\d{{{MAX_DIGITS + 1},}}", text)
+    if m is None:
+        return "a value Python cannot convert"
+    line = text.count("\n", 0, m.start()) + 1
+    key = re.match(r"\s*([^=\s]+)\s*=", text.splitlines()[line - 1])
+    name = f"{key.group(1)} = " if key else ""
+    return f"line {line}: {name}{m.group()[:6]}…: an integer of {len(m.group())} digits; allowed at most {MAX_DIGITS}"
+
+
+def parse_json(text: str, fail: Callable[[str], Exception]) -> Any:
+    """Parse JSON text as data; ``fail(message)`` makes the one error raised for anything unreadable.
+
+    An integer longer than Python converts is kept as a marker that no validation accepts, so the
+    validation names its field."""
+    try:
+        data = json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        raise fail(f"not valid JSON: {_too_deep('objects', text)}") from None
+    except ValueError as exc:  # json.JSONDecodeError is one
+        raise fail(f"not valid JSON (truncated or corrupt?): {exc}") from None
+    return check_depth(data, fail)
