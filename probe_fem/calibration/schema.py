@@ -17,12 +17,12 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from probe_fem.design.messages import field_bounds, interval_text
+from probe_fem.design.messages import range_at
 from probe_fem.errors import InputError
 from probe_fem.io import parse_json, read_text
 from probe_fem.physics.pole_residue import PoleResidue
@@ -380,28 +380,9 @@ def _message(e: Any) -> str:
         return f"{loc}: unknown key"
     if e["type"] == "string_pattern_mismatch":
         return f"{loc} = {_shown(e.get('input'))}: {NAME_RULE}"
-    rng = _allowed(tuple(e["loc"]))
+    rng = range_at(Calibration, tuple(e["loc"]))
     msg = str(e["msg"])
     return f"{loc} = {_shown(e.get('input'))}: {msg[:1].lower() + msg[1:]}" + (f" ({rng})" if rng else "")
-
-
-def _allowed(loc: tuple) -> str:
-    """'allowed (0, 1e+06]' for the field at a validation error's location (sections, list items)."""
-    target: Any = Calibration
-    info: Any = None
-    for part in loc:
-        model = next((a for a in (target, *get_args(target)) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if isinstance(part, str) and model is not None and part in model.model_fields:
-            info = model.model_fields[part]
-            target = info.annotation
-        elif isinstance(part, int):
-            lists = [a for a in (target, *get_args(target)) if get_origin(a) is list]
-            if not lists:
-                return ""
-            info = target = get_args(lists[0])[0]
-        else:
-            return ""
-    return interval_text(*field_bounds(info)) if info is not None else ""
 
 
 def json_schema() -> dict:
