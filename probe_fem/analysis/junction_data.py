@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.errors import InputError
-from probe_fem.io import read_text
+from probe_fem.io import parse_json, read_text
 
 CURRENT_FLOOR = 0.01  # relative: the least uncertainty given to a mean current
 
@@ -117,14 +117,14 @@ def load_junction_data(
 ) -> JunctionData:
     """``analysis.json`` as ``probe-fem analyze`` writes it, or a CSV with columns
     ``bias_V, Q_P_W, sigma_Q_P_W[, current_A]`` holding +V and −V rows for every amplitude."""
-    import json
     from pathlib import Path
 
     p = Path(path)
     text = read_text(p, lambda message: JunctionDataError(f"{p}: {message}"))
     if p.suffix.lower() == ".json":
+        data = parse_json(text, lambda message: JunctionDataError(f"{p}: {message}"))
         try:
-            rows = json.loads(text)["results"]
+            rows = data["results"]
             V = np.array([r["V_M_V"] for r in rows], float)
             qp = np.array([r["plus"]["Q_P_W"] for r in rows], float)
             sp_ = np.array([r["plus"]["sigma_Q_P_W"] for r in rows], float)
