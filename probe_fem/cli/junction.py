@@ -47,7 +47,11 @@ def add_junction_command(sub: Any) -> None:
         help="fit a Breit–Wigner transmission (HOMO or LUMO) to Q_P(±V) from "
         "analyze; fitted S, predictions with bands, residual plot",
     )
-    fj.add_argument("data", help="analysis .json written by analyze, or CSV bias_V,Q_P_W,sigma_Q_P_W[,current_A]")
+    fj.add_argument(
+        "data",
+        help="analysis .json written by analyze, or CSV bias_V,Q_P_W,sigma_Q_P_W[,current_A] with +V and −V rows; "
+        "current_A is the current as measured, sign included (negative at −V), as analyze writes it",
+    )
     fj.add_argument(
         "--conductance",
         type=_measured(_G_UNITS, "G0", "0.002G0±0.0002G0"),
