@@ -49,6 +49,69 @@ def _umask() -> int:
     return mask
 
 
+class Staging:
+    """Outputs written to temporaries, each in its own target's folder, renamed onto the targets together.
+
+    A temporary beside its target is on the target's filesystem, so the rename never crosses devices
+    (a results folder on one disk, a calibration file on another, /dev/shm, ...).  Use it through
+    :func:`staged_outputs`; :meth:`path` gives the temporary to write for a target.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path]] = []  # (temporary, target)
+        self.created: list[Path] = []  # folders made for the outputs, removed again if nothing is placed
+
+    def path(self, target: str | Path) -> Path:
+        """The temporary to write for ``target`` (same folder and suffix); its folder is created if needed."""
+        target = Path(target)
+        if any(t == target for _, t in self.pending):
+            from probe_fem.errors import InputError
+
+            raise InputError(f"{str(target)!r}: two outputs would be written to this one file; allowed: one each")
+        missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.created += reversed(missing)
+        remove_stale_temporaries(target)
+        tmp = _temporary(target, os.getpid())
+        tmp.unlink(missing_ok=True)
+        self.pending.append((tmp, target))
+        return tmp
+
+    def commit(self) -> None:
+        """Give every temporary the mode of a plain ``open`` (0666 less the umask), flush it to disk,
+        then rename each onto its target (same folder: atomic, never across devices)."""
+        mode = 0o666 & ~_umask()
+        for tmp, _ in self.pending:
+            os.chmod(tmp, mode)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        for tmp, target in self.pending:
+            os.replace(tmp, target)
+        self.created.clear()
+
+    def discard(self) -> None:
+        """Remove the temporaries not renamed, and the folders made for them if they stayed empty."""
+        for tmp, _ in self.pending:
+            tmp.unlink(missing_ok=True)
+        for folder in reversed(self.created):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (something else was put there) or already gone
+                pass
+
+
+@contextmanager
+def staged_outputs() -> Iterator[Staging]:
+    """Write several outputs all-or-nothing: on success every temporary is renamed onto its target; if the
+    body raises or is interrupted (Ctrl-C), no target changes and no temporary or new folder is left."""
+    stage = Staging()
+    try:
+        yield stage
+        stage.commit()
+    finally:
+        stage.discard()
+
+
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` (same suffix); rename it onto ``target`` on success.
@@ -57,19 +120,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     it was; temporaries of killed writers (named by their pid) are removed first.  The file gets the
     mode a plain ``open`` would give it (0666 less the umask), not ``mkstemp``'s 0600.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
-    tmp_path = _temporary(target, os.getpid())
-    tmp_path.unlink(missing_ok=True)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    with staged_outputs() as stage:
+        yield stage.path(target)
 
 
 def write_json(target: str | Path, data: Any) -> Path:
