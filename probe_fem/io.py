@@ -141,26 +141,81 @@ def write_vtu(target: str | Path, p, t, point_data: dict, cell_data: dict) -> Pa
     return Path(target)
 
 
-def check_writable(target: str | Path, folder: bool = False, option: str = "--out") -> Path:
+def check_writable(target: str | Path, folder: bool = False, option: str = "output") -> Path:
     """Refuse, before any work, a ``target`` file (or folder, ``folder=True``) that cannot be written.
 
-    Raises :class:`~probe_fem.errors.InputError` naming the option, the path and the reason.
+    Beyond the folder's permissions, a probe file (the target's temporary, its name as long) is made
+    and removed in the nearest existing folder, so that what only writing tells (a read-only or
+    special file system, a name too long for it, running as root) is told now.  An existing target
+    must be a regular file (never a device, pipe or socket that the rename would replace).
+    Raises :class:`~probe_fem.errors.InputError` naming ``option``, the path and the reason.
     """
     from probe_fem.errors import InputError
 
     p = Path(target)
+
+    def refuse(reason: str) -> InputError:
+        return InputError(f"{option} = {str(p)!r}: {reason}")
+
+    if "\0" in str(p):
+        raise refuse("holds a NUL character; allowed: a path without it")
+    longest = max((len(part.encode()) for part in p.parts), default=0)
+    if longest > 255:
+        raise refuse(f"holds a name of {longest} bytes; allowed at most 255 per folder or file name")
+    try:
+        base = _existing_folder(p, folder, refuse)
+        _probe(base, p, folder)
+    except InputError as exc:
+        raise refuse(str(exc)) from None
+    except OSError as exc:
+        raise refuse(f"cannot write there: {exc.strerror or exc}") from None
+    return p
+
+
+def _existing_folder(p: Path, folder: bool, refuse: Callable[[str], Exception]) -> Path:
+    """The nearest existing folder the target will be written in, after the checks that need no writing."""
     if folder and p.exists() and not p.is_dir():
-        raise InputError(f"{option} = {str(p)!r}: exists and is not a folder")
+        raise refuse("exists and is not a folder; allowed: a folder, or a path where one can be made")
     if not folder and p.is_dir():
-        raise InputError(f"{option} = {str(p)!r}: is a folder; a file name is needed")
+        raise refuse("is a folder; allowed: a file name")
+    if not folder and p.exists() and not p.is_file():
+        raise refuse("exists and is not a regular file (a device, pipe or socket); allowed: a file name")
     base = p if folder else p.parent
     while not base.exists() and base.parent != base:
         base = base.parent
     if not base.is_dir():
-        raise InputError(f"{option} = {str(p)!r}: {str(base)!r} is a file, not a folder")
+        raise refuse(f"{str(base)!r} is a file, not a folder")
     if not os.access(base, os.W_OK | os.X_OK):
-        raise InputError(f"{option} = {str(p)!r}: no permission to write in {str(base)!r}")
-    return p
+        raise refuse(f"no permission to write in {str(base)!r}")
+    return base
+
+
+def _name_max(base: Path) -> int:
+    try:
+        return int(os.pathconf(base, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no answer: the common limit
+        return 255
+
+
+def _probe(base: Path, p: Path, folder: bool) -> None:
+    """Make and remove, in ``base``, a file named as long as the longest name the write will make."""
+    from probe_fem.errors import InputError
+
+    limit = _name_max(base)
+    parts = p.relative_to(base).parts if p != base and p.is_relative_to(base) else ()
+    for part in parts if folder else parts[:-1]:
+        if len(part.encode()) > limit:
+            raise InputError(f"folder name {part[:20]!r}… has {len(part.encode())} bytes; allowed at most {limit}")
+    name = _temporary(p, os.getpid()).name if not folder else f".probe-fem-check.{os.getpid()}.tmp"
+    extra = len(name.encode()) - len(p.name.encode())
+    if not folder and len(name.encode()) > limit:
+        raise InputError(
+            f"a file name of {len(p.name.encode())} bytes; allowed at most {limit - extra} "
+            f"(the file system's {limit}, less the {extra} of the temporary written beside it first)"
+        )
+    probe = base / name
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT, 0o600))
+    probe.unlink()
 
 
 def read_text(path: str | Path, fail: Callable[[str], Exception]) -> str:

@@ -27,7 +27,7 @@ from probe_fem.calibration.schema import Calibration
 from probe_fem.design import Design, load_design
 from probe_fem.errors import InputError
 from probe_fem.io import staged_outputs, write_json, write_vtu
-from probe_fem.mesh.cache import default_cache
+from probe_fem.mesh.cache import checked_cache, default_cache
 from probe_fem.mesh.probe import region_of_elements
 from probe_fem.model.adapt import AdaptiveResult, adapt
 from probe_fem.model.dynamics import DynamicReport, analyze, discretization
@@ -156,12 +156,13 @@ def calibrate(
         A :class:`CalibrationRun`; ``run.calibration.R_P.value`` is R_P in K/W.
 
     Raises:
-        InputError: the design is invalid (raised before any meshing).
+        InputError: the design is invalid, or the default mesh cache ($PROBE_FEM_CACHE) cannot be a
+            folder (raised before any meshing).
         MeshError, SolverError: meshing or a solve failed.
     """
     d = design if isinstance(design, Design) else load_design(design)
     stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
-    folder = default_cache() if cache == DEFAULT_CACHE else cache
+    folder = checked_cache(default_cache()) if cache == DEFAULT_CACHE else cache
     ad = None
     if accuracy is None:
         coarse_model = build_model(d, refine / 2, stages, folder)

@@ -105,3 +105,109 @@ def test_a_calibration_file_named_like_a_result_is_refused_before_writing(tiny_r
     with pytest.raises(InputError, match="also one of the results"):
         tiny_run.write(out, out / "results.json")
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- output paths and the cache, checked before work
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "calib" / "ntistp.json"
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Make any work of mesh, export, analyze or calibrate fail loudly: refusals must come first."""
+    import probe_fem.analysis.demodulation as demodulation
+    import probe_fem.mesh.probe as probe
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started before the output path was checked")
+
+    monkeypatch.setattr(probe, "build_mesh", work)
+    monkeypatch.setattr(pipeline, "calibrate", work)
+    monkeypatch.setattr(Calibration, "load", work)
+    monkeypatch.setattr(demodulation.Traces, "load", work)
+
+
+def _bad_outputs(tmp_path: Path, folder: bool) -> dict[str, Path]:
+    """Paths that pass a look at the folder but cannot be written: the temporary beside a 245-character
+    file name is longer than a file system allows (a folder: a 260-character name), a pipe, /proc."""
+    fifo = tmp_path / "pipe"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    outputs = {"long name": tmp_path / ("x" * (260 if folder else 245)), "pipe": fifo}
+    if Path("/proc/self").is_dir():
+        outputs["/proc"] = Path("/proc/probe-fem-test")
+    return outputs
+
+
+COMMANDS = {  # command → (argv with OUT for the output path, suffix the output needs)
+    "mesh": (["mesh", "--out", "OUT", "--quiet"], ".vtu"),
+    "export": (["export", str(SHIPPED), "--format", "csv", "--out", "OUT"], ".csv"),
+    "analyze": (["analyze", "traces.npz", "--calibration", str(SHIPPED), "--out", "OUT"], ".png"),
+    "calibrate --out": (["calibrate", "--out", "OUT", "--quiet"], ""),
+    "calibrate --calib": (["calibrate", "--calib", "OUT", "--quiet"], ".json"),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(command, no_work, tmp_path, monkeypatch, capsys):
+    from probe_fem.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    argv, suffix = COMMANDS[command]
+    for what, path in _bad_outputs(tmp_path, folder=not suffix).items():
+        target = str(path) + (suffix if what != "pipe" else "")
+        code = main([target if a == "OUT" else a for a in argv])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and target[:40] in err, (what, code, err)
+        assert not [p for p in tmp_path.iterdir() if p.name not in ("pipe",)], (what, list(tmp_path.iterdir()))
+
+
+@pytest.mark.parametrize("out", ["fig.json", "fig.txt"])
+def test_analyze_refuses_a_figure_that_is_not_png_before_any_work(out, no_work, tmp_path, monkeypatch, capsys):
+    from probe_fem.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", "traces.npz", "--calibration", str(SHIPPED), "--out", out]) == 2
+    assert ".png" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("calib", ["c.txt", "out/results.json"])
+def test_calibrate_refuses_a_calibration_file_it_cannot_write_before_any_work(
+    calib, no_work, tmp_path, monkeypatch, capsys
+):
+    from probe_fem.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "--out", "out", "--calib", calib, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--calib" in err and len(err.splitlines()) == 1, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_mesh_cache_that_is_a_file_is_reported_before_any_work(no_work, tmp_path, monkeypatch, capsys):
+    from probe_fem.cli.main import main
+
+    cache = tmp_path / "cache-file"
+    cache.write_text("not a folder")
+    monkeypatch.setenv("PROBE_FEM_CACHE", str(cache))
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("PROBE_FEM_CACHE = ") and "not a folder" in err and len(err.splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache-file"]
+
+
+def test_the_library_checks_the_default_mesh_cache_before_meshing(tiny_design, tmp_path, monkeypatch):
+    import probe_fem.pipeline as pl
+
+    cache = tmp_path / "cache-file"
+    cache.write_text("not a folder")
+    monkeypatch.setenv("PROBE_FEM_CACHE", str(cache))
+
+    def meshing(*args, **kwargs):
+        raise AssertionError("meshing started")
+
+    monkeypatch.setattr(pl, "build_model", meshing)
+    with pytest.raises(InputError, match="PROBE_FEM_CACHE"):
+        pl.calibrate(tiny_design)

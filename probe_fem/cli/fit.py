@@ -63,7 +63,7 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         )
         stages.note(f"evaluation {n_eval[0]}: " + ", ".join(f"{k} = {v:.6g}" for k, v in ov.items()) + " → " + got)
 
-    check_writable(Path(args.out) if args.out else Path("results") / design.name, folder=True)
+    check_writable(Path(args.out) if args.out else Path("results") / design.name, folder=True, option="--out")
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:

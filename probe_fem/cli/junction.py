@@ -77,7 +77,7 @@ def cmd_fit_junction(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.plots.analysis import plot_junction_fit
 
     out = Path(args.out) if args.out else Path(args.data).with_name(Path(args.data).stem + "-junction")
-    check_writable(out, folder=True)
+    check_writable(out, folder=True, option="--out")
     data = load_junction_data(args.data, args.conductance, args.seebeck)
     if args.no_currents:
         data.i_plus_A = data.i_minus_A = data.sigma_i_A = None

@@ -18,6 +18,16 @@ def default_cache() -> str:
     return os.environ.get("PROBE_FEM_CACHE") or str(Path.home() / ".cache" / "probe-fem" / "meshes")
 
 
+def checked_cache(folder: str) -> str:
+    """``folder`` if the mesh cache can live there (a folder, or a path where one can be made), checked
+    before any work; else :class:`~probe_fem.errors.InputError` naming $PROBE_FEM_CACHE if it is set."""
+    from probe_fem.io import check_writable
+
+    named = "PROBE_FEM_CACHE" if os.environ.get("PROBE_FEM_CACHE") == folder else "mesh cache"
+    check_writable(folder, folder=True, option=named)
+    return folder
+
+
 def store_cached(folder: str, key: str, mesh: Mesh) -> None:
     """Save a mesh as NPZ (arrays only, no pickles), atomically."""
     m = mesh.skfem
