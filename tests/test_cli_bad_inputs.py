@@ -84,3 +84,18 @@ def test_a_study_whose_design_is_a_bad_file_exits_2_in_one_line(kind, tmp_path, 
     assert "embedded:ntistp" not in study.read_text(encoding="utf-8")
     problem = _clean_exit(["study", str(study), "--out", "o", "--serial", "--quiet"], tmp_path, capsys)
     assert not problem, problem
+
+
+@pytest.mark.parametrize(
+    "value", ["--junction-conductance=1e400G0", "--junction-resistance=0K/W", "--phonon-conductance=1e999pW/K"]
+)
+def test_a_network_quantity_that_is_not_finite_and_positive_is_refused_before_the_fem(value, monkeypatch, capsys):
+    import probe_fem.cli.calibrate as commands
+
+    def fem(*args, **kwargs):
+        raise AssertionError("the FEM started")
+
+    monkeypatch.setattr(commands, "build_model", fem)
+    assert main(["network", value, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "allowed (0, inf)" in err, err
