@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probe_fem.calibration import Calibration, CalibrationError
+from probe_fem.calibration.exporters import csv_, mat
 from probe_fem.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,7 @@ OLDER = sorted((ROOT / "tests" / "data" / "calib").glob("*.json"))  # schema 1.0
 BASES = [SHIPPED, *OLDER]
 TEXTS = {p: p.read_text(encoding="utf-8") for p in BASES}
 UNITS = {"R_P": "K/W", "R_P_fem": "K/W", "S_TC": "V/K"}
+WRITERS = {"csv": csv_.write, "mat": mat.write}  # the exporters, without the atomic rename (and its fsync)
 COUNTS = {"generated": 0, "refused": 0, "accepted": 0}
 
 
@@ -132,8 +134,9 @@ def usable(cal: Calibration, folder: Path) -> None:
     q, u = cal.probe_power(1e-6, 1e-8)
     assert math.isfinite(float(q)) and math.isfinite(float(u))
     assert Calibration.from_json(cal.to_json()) == cal
-    for fmt in ("csv", "mat"):
-        assert cal.save(folder / f"c.{fmt}", fmt).stat().st_size > 0
+    for fmt, write in WRITERS.items():
+        write(cal, folder / f"c.{fmt}")
+        assert (folder / f"c.{fmt}").stat().st_size > 0
 
 
 # ---------------------------------------------------------------- generated files
@@ -144,6 +147,7 @@ def _paths(tree, path=()):
         yield from _paths(v, path + (k,))
 
 
+PATHS = {base: list(_paths(json.loads(text))) for base, text in TEXTS.items()}
 ODD = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(10**30), max_value=10**30),
@@ -158,14 +162,22 @@ FACTORS = [-1.0, 0.0, 1e-12, 0.5, 0.999, 1.001, 2.0, 1e6, 1e300]
 VERSIONS = ["².0", "1.2.3", "١.٢", "1", "01.2", " 1.2", "1.2\n", "9.0", "1.999", "", "1.2a"]
 
 
-def _mutate(raw, data) -> None:
-    path = data.draw(st.sampled_from(list(_paths(raw))))
+def _has(node, key) -> bool:
+    return isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and key < len(node)
+
+
+def _mutate(raw, paths, data) -> None:
+    path = data.draw(st.sampled_from(paths))
     node = raw
-    for k in path[:-1]:
-        node = node[k]
-    old = node[path[-1]]
-    action = data.draw(st.sampled_from(["set", "scale", "scale", "swap", "delete", "add"]))
-    if action == "scale" and type(old) in (int, float):
+    for k in path:
+        if not _has(node, k):
+            return  # taken away or replaced by an earlier mutation
+        parent, node = node, node[k]
+    node, old = parent, node
+    action = data.draw(st.sampled_from(["set", "scale", "scale", "swap", "delete", "add", "nudge", "nudge"]))
+    if action == "nudge" and type(old) is float:  # a value a later run could have written
+        node[path[-1]] = old * data.draw(st.floats(0.999, 1.001))
+    elif action == "scale" and type(old) in (int, float):
         node[path[-1]] = old * data.draw(st.sampled_from(FACTORS))
     elif action == "swap" and isinstance(node, dict):
         other = data.draw(st.sampled_from(sorted(node)))
@@ -200,9 +212,10 @@ def _text_mutation(text: str, data) -> str:
 def calibration_texts(draw) -> str:
     """A calibration file: a shipped or older valid one with one to three mutations."""
     data = draw(st.data())
-    raw = json.loads(TEXTS[draw(st.sampled_from(BASES))])
+    base = draw(st.sampled_from(BASES))
+    raw = json.loads(TEXTS[base])
     for _ in range(draw(st.integers(1, 3))):
-        _mutate(raw, data)
+        _mutate(raw, PATHS[base], data)
     return _text_mutation(json.dumps(raw, indent=1), data)
 
 
