@@ -18,7 +18,8 @@ class InputError(ProbeFemError, ValueError):
     """An input (file or argument) that cannot be used.
 
     ``messages`` lists every problem found, one line each, each naming the field,
-    its value and the allowed range. A single string is kept as the whole message.
+    its value and the allowed range (one problem is one line, several are a list under a
+    heading). A single string is kept as the whole message.
     """
 
     kind = "input"
@@ -32,6 +33,8 @@ class InputError(ProbeFemError, ValueError):
     def __str__(self) -> str:
         if self.single:
             return self.messages[0]
+        if len(self.messages) == 1:  # one problem, one line
+            return f"invalid {self.kind} {self.source}: {self.messages[0]}"
         return "\n".join([f"invalid {self.kind} {self.source}:"] + [f"  - {m}" for m in self.messages])
 
 

@@ -13,8 +13,7 @@ solved and its difference reported beside it.
 
 from __future__ import annotations
 
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ from probe_fem._version import software_versions
 from probe_fem.calibration.build import build
 from probe_fem.calibration.schema import Calibration
 from probe_fem.design import Design, load_design
-from probe_fem.io import write_json, write_vtu
-from probe_fem.mesh.cache import default_cache
+from probe_fem.errors import InputError
+from probe_fem.io import staged_outputs, write_json, write_vtu
+from probe_fem.mesh.cache import checked_cache, default_cache
 from probe_fem.mesh.probe import region_of_elements
 from probe_fem.model.adapt import AdaptiveResult, adapt
 from probe_fem.model.dynamics import DynamicReport, analyze, discretization
@@ -85,47 +85,41 @@ class CalibrationRun:
         out["wall_time_s"] = dict(self.seconds)
         return out
 
+    RESULT_FILES = ("results.json", "temperature.vtu", "heat_path.png", "step_response.png", "bode.png")
+
     def write(self, folder: str | Path, calib: str | Path | None = None) -> list[Path]:
         """Write the calibration (JSON; default ``folder/calibration.json``), ``results.json``,
-        ``temperature.vtu`` (ParaView) and the figures into ``folder``; every file atomically.
+        ``temperature.vtu`` (ParaView) and the figures into ``folder``; all of them or none.
 
-        Everything is first written into a staging folder beside ``folder`` and moved into place
-        at the end, so an interruption (Ctrl-C) while writing leaves the previous results as they were.
-        Returns the paths written, the calibration file first.
+        Each file is first written to a temporary in its own target's folder (so on the target's
+        filesystem: a calibration file on another disk or in /dev/shm is renamed, never copied across
+        devices) and all are renamed into place at the end, so an interruption (Ctrl-C) while writing
+        leaves the previous results as they were.  Returns the paths written, the calibration file first.
         """
         final = Path(folder)
         target = Path(calib) if calib else final / "calibration.json"
-        stage = final.parent / f".{final.name}.staging-{os.getpid()}"
-        shutil.rmtree(stage, ignore_errors=True)
-        try:
-            staged = self._write_into(stage, stage / "calib" / target.name)
-            final.mkdir(parents=True, exist_ok=True)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            placed = [
-                target if p.parent.name == "calib" and p.parent.parent == stage else final / p.name for p in staged
-            ]
-            for src, dst in zip(staged, placed):
-                os.replace(src, dst)
-            return placed
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+        writers = self._writers()
+        if target.resolve() in {(final / name).resolve() for name, _ in writers}:
+            raise InputError(f"calibration file {str(target)!r} is also one of the results in {str(final)!r}")
+        with staged_outputs() as stage:
+            self.calibration.save(stage.path(target))
+            for name, write in writers:
+                write(stage.path(final / name))
+        return [target] + [final / name for name, _ in writers]
 
-    def _write_into(self, out: Path, calib: Path) -> list[Path]:
+    def _writers(self) -> list[tuple[str, Callable[[Path], Path]]]:
+        """(file name in the results folder, writer of that file to a given path)."""
         m, q = self.model.probe.mesh.skfem, self.steady.power
-        files = [
-            write_vtu(
-                out / "temperature.vtu",
-                m.p,
-                m.t,
-                {"dT_K": self.temperature, "dT_per_W_K_per_W": self.temperature / q},
-                {"region": region_of_elements(self.model.probe)},
-            ),
-            plot_heat_path(self.model, self.temperature, out / "heat_path.png"),
+        point = {"dT_K": self.temperature, "dT_per_W_K_per_W": self.temperature / q}
+        cell = {"region": region_of_elements(self.model.probe)}
+        files: list[tuple[str, Callable[[Path], Path]]] = [
+            ("results.json", lambda p: write_json(p, self.results())),
+            ("temperature.vtu", lambda p: write_vtu(p, m.p, m.t, point, cell)),
+            ("heat_path.png", lambda p: plot_heat_path(self.model, self.temperature, p)),
         ]
-        if self.dynamics is not None:
-            files += [plot_step(self.dynamics, out / "step_response.png"), plot_bode(self.dynamics, out / "bode.png")]
-        files.insert(0, write_json(out / "results.json", self.results()))
-        files.insert(0, self.calibration.save(calib))
+        dyn = self.dynamics
+        if dyn is not None:
+            files += [("step_response.png", lambda p: plot_step(dyn, p)), ("bode.png", lambda p: plot_bode(dyn, p))]
         return files
 
 
@@ -162,12 +156,13 @@ def calibrate(
         A :class:`CalibrationRun`; ``run.calibration.R_P.value`` is R_P in K/W.
 
     Raises:
-        InputError: the design is invalid (raised before any meshing).
+        InputError: the design is invalid, or the default mesh cache ($PROBE_FEM_CACHE) cannot be a
+            folder (raised before any meshing).
         MeshError, SolverError: meshing or a solve failed.
     """
     d = design if isinstance(design, Design) else load_design(design)
     stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
-    folder = default_cache() if cache == DEFAULT_CACHE else cache
+    folder = checked_cache(default_cache()) if cache == DEFAULT_CACHE else cache
     ad = None
     if accuracy is None:
         coarse_model, model = build_models(d, [refine / 2, refine], stages, folder)

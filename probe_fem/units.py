@@ -22,7 +22,32 @@ def split_unit(key: str) -> tuple[str, str] | None:
     return None
 
 
+UNIT_TEXT = {  # other units, by key suffix (the longest first): materials, source, sink, measured, angles
+    "K_per_W": "K/W",
+    "uV_per_K": "µV/K",
+    "W_mK": "W/(m·K)",
+    "kg_m3": "kg/m³",
+    "J_kgK": "J/(kg·K)",
+    "deg": "°",
+    "W": "W",
+    "K": "K",
+}
+
+
+def key_unit(key: str) -> str:
+    """Unit text of a dotted design key from its suffix: ``body.length_um`` → ``um``, ``…k_W_mK`` → ``W/(m·K)``."""
+    last = key.rpartition(".")[2]
+    parsed = split_unit(last)
+    if parsed:
+        return parsed[1]
+    for suffix, text in UNIT_TEXT.items():
+        if last.endswith("_" + suffix):
+            return text
+    return ""
+
+
 VERBATIM = ("provenance",)  # tables whose keys name fields (with units) but hold text
+NAMED = ((), ("materials",))  # tables whose keys are names (sections, materials): a table there is a section
 
 
 def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[tuple, tuple[str, Any]]]:
@@ -32,28 +57,59 @@ def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, An
     (as a tuple of keys), the key and value the user wrote.
     Raises ``ValueError`` when two keys name the same quantity in different units.
     """
+    out, given, twice = to_si_checked(raw, path)
+    if twice:
+        raise ValueError("; ".join(twice))
+    return out, given
+
+
+def to_si_checked(
+    raw: dict[str, Any], path: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[tuple, tuple[str, Any]], list[str]]:
+    """:func:`to_si` that reports instead of raising: also returns one message per quantity given twice.
+
+    Of two keys for one quantity (``length_um`` and ``length_nm``) the first is kept, so that the other
+    checks still run; the message names both.  A table under a unit-suffixed key (``length_um = {...}``)
+    is a wrongly typed length, kept as written for the validation to name it.
+    """
     out: dict[str, Any] = {}
     given: dict[tuple, tuple[str, Any]] = {}
+    twice: list[str] = []
     for key, value in raw.items():
-        if isinstance(value, dict) and not (not path and key in VERBATIM):
-            out[key], sub = to_si(value, path + (key,))
-            given.update(sub)
-            continue
         parsed = split_unit(key)
-        if parsed is None:
+        section = isinstance(value, dict) and (parsed is None or path in NAMED)
+        if section and not (not path and key in VERBATIM):
+            out[key], sub, again = to_si_checked(value, path + (key,))
+            given.update(sub)
+            twice += again
+            continue
+        if parsed is None or (not path and key in VERBATIM):
             out[key] = value
             continue
-        stem, unit = parsed
-        si_key = f"{stem}_m"
+        si_key = f"{parsed[0]}_m"
         if si_key in out:
-            dotted = ".".join(path + (stem,))
-            raise ValueError(f"{dotted}: given twice ({given[path + (si_key,)][0]} and {key}); give it once")
-        # a length of the wrong type (a quoted number, true, a table) keeps its value under the SI key,
-        # so the validation names it as the user wrote it: "body.length_um = '5': not a number"
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        try:
-            out[si_key] = float(value) * LENGTH_UNITS[unit] if number else value
-        except OverflowError:  # a 400-digit integer
-            out[si_key] = value
+            first = given[path + (si_key,)]
+            twice.append(
+                f"{'.'.join(path + (parsed[0],))}: given twice ({first[0]} = {_short(first[1])} and {key} = "
+                f"{_short(value)}); allowed: one of the two, give it once"
+            )
+            continue
+        out[si_key] = _metres(value, parsed[1])
         given[path + (si_key,)] = (key, value)
-    return out, given
+    return out, given, twice
+
+
+def _metres(value: Any, unit: str) -> Any:
+    """A length in metres; a value of the wrong type (a quoted number, true, a table) is kept, so the
+    validation names it as the user wrote it: "body.length_um = '5': not a number"."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    try:
+        return float(value) * LENGTH_UNITS[unit]
+    except OverflowError:  # a 400-digit integer
+        return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."

@@ -150,3 +150,61 @@ def test_simulate_analyze_fit_junction_from_the_command_line(tmp_path):
     assert fit["branch"] == "HOMO" and fit["seebeck_V_per_K"]["value"] > 0
     assert fit["parameters"]["level_eV"]["value"] == pytest.approx(-0.8, abs=0.05)
     assert (tmp_path / "fit" / "junction_fit.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- one sign convention for currents on every path
+FORWARD_BIAS = np.array([0.74, 1.0, 1.27])
+
+
+def forward_data(junction: Junction, seed: int = 3) -> dict[str, np.ndarray]:
+    """Q_P and the current at +V then −V from the forward model (paper Eq. 1), with noise of the stated σ."""
+    c = junction.currents(np.concatenate([FORWARD_BIAS, -FORWARD_BIAS]), n=2001)
+    rng = np.random.default_rng(seed)
+    sq, si = 0.02 * np.abs(c["Q_P"]), 0.01 * np.abs(c["I"])
+    return {
+        "V": np.concatenate([FORWARD_BIAS, -FORWARD_BIAS]),
+        "q": c["Q_P"] + sq * rng.standard_normal(sq.size),
+        "sq": sq,
+        "i": c["I"] + si * rng.standard_normal(si.size),  # as measured: the sign of the bias
+        "si": si,
+    }
+
+
+def write_csv(d: dict, path: Path) -> Path:
+    rows = zip(d["V"], d["q"], d["sq"], d["i"])
+    path.write_text(
+        "bias_V,Q_P_W,sigma_Q_P_W,current_A\n"
+        + "".join(f"{v:.17g},{q:.17g},{s:.17g},{i:.17g}\n" for v, q, s, i in rows)
+    )
+    return path
+
+
+def write_analysis_json(d: dict, path: Path) -> Path:
+    n = FORWARD_BIAS.size
+
+    def side(k: int) -> dict[str, float]:
+        return {"Q_P_W": d["q"][k], "sigma_Q_P_W": d["sq"][k], "current_A": d["i"][k], "sigma_current_A": d["si"][k]}
+
+    results = [{"V_M_V": FORWARD_BIAS[k], "plus": side(k), "minus": side(n + k)} for k in range(n)]
+    path.write_text(json.dumps({"results": results, "T_K": 300.0}, default=float))
+    return path
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_analysis_json], ids=["csv", "analyze-json"])
+def test_forward_model_currents_fit_to_the_truth_through_every_reader(writer, tmp_path):
+    truth = TRUE["LUMO"]
+    path = writer(forward_data(truth), tmp_path / ("d.csv" if writer is write_csv else "analysis.json"))
+    data = load_junction_data(str(path))
+    fit = fit_junction(data, levels_eV=(-0.8, 0.8))
+    bw = truth.transmission
+    assert fit.branch == "LUMO" and fit.chi2 / fit.dof < 4, (fit.chi2, fit.dof)
+    assert abs(fit.values["level_eV"] - bw.level) <= 3 * fit.sigma["level_eV"], fit.values
+    assert abs(fit.values["gamma_eV"] - bw.gamma) <= 3 * fit.sigma["gamma_eV"], fit.values
+    assert np.all(data.i_plus_A > 0) and np.all(data.i_minus_A < 0)  # the current as measured
+
+
+def test_currents_given_as_magnitudes_are_refused_not_fitted(tmp_path):
+    d = forward_data(TRUE["LUMO"])
+    d["i"] = np.abs(d["i"])
+    with pytest.raises(JunctionDataError, match=r"current at -V = .*sign included"):
+        load_junction_data(str(write_csv(d, tmp_path / "magnitudes.csv")))

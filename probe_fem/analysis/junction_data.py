@@ -3,6 +3,10 @@
 Read from the ``.json`` that ``probe-fem analyze`` writes, from a CSV, from
 :func:`~probe_fem.analysis.demodulation.demodulate`'s results, or built from arrays; validated
 on construction (lengths, finiteness, σ > 0, one message naming the problem).
+
+Currents follow one convention on every path: **the current as measured, sign included** — it has
+the sign of the bias, I(+V) > 0 and I(−V) < 0 (the paper's convention, and what ``analyze`` writes).
+Currents given as magnitudes (all I(−V) > 0) are refused rather than fitted to the wrong branch.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.errors import InputError
-from probe_fem.io import read_text
+from probe_fem.io import parse_json, read_text
 
 CURRENT_FLOOR = 0.01  # relative: the least uncertainty given to a mean current
 
@@ -72,6 +76,7 @@ class JunctionData:
         if self.i_plus_A is not None and self.i_minus_A is not None:
             if not (np.all(np.isfinite(self.i_plus_A)) and np.all(np.isfinite(self.i_minus_A))):
                 raise JunctionDataError(f"{self.source}: currents have non-finite values")
+            _check_current_signs(self.i_plus_A, self.i_minus_A, self.source)
             # the currents' uncertainty: as reported, but at least 1 % (a current amplifier's gain accuracy)
             floor = CURRENT_FLOOR * np.maximum(np.abs(self.i_plus_A), np.abs(self.i_minus_A))
             given = np.zeros_like(floor) if self.sigma_i_A is None else np.nan_to_num(self.sigma_i_A)
@@ -112,19 +117,31 @@ class JunctionData:
         return n + (2 * self.bias_V.size if self.i_plus_A is not None else 0)
 
 
+def _check_current_signs(i_plus: np.ndarray, i_minus: np.ndarray, source: str) -> None:
+    """Currents as measured have the sign of the bias; all of one sign at ±V are magnitudes, refused."""
+    if np.all(i_minus >= 0) and np.any(i_minus > 0) or np.all(i_plus <= 0) and np.any(i_plus < 0):
+        raise JunctionDataError(
+            f"{source}: current at -V = {float(i_minus[0]):.4g} A, at +V = {float(i_plus[0]):.4g} A: "
+            "allowed the current as measured, sign included (I(+V) > 0, I(−V) < 0), not its magnitude"
+        )
+
+
 def load_junction_data(
     path: str, conductance: Measured | None = None, seebeck: Measured | None = None, T_K: float = 300.0
 ) -> JunctionData:
     """``analysis.json`` as ``probe-fem analyze`` writes it, or a CSV with columns
-    ``bias_V, Q_P_W, sigma_Q_P_W[, current_A]`` holding +V and −V rows for every amplitude."""
-    import json
+    ``bias_V, Q_P_W, sigma_Q_P_W[, current_A]`` holding +V and −V rows for every amplitude.
+
+    ``current_A`` (CSV) and ``current_A`` of the JSON's ``plus``/``minus`` results are the mean current as
+    measured, sign included: positive at +V, negative at −V.  Q_P in W, σ in W, bias in V."""
     from pathlib import Path
 
     p = Path(path)
     text = read_text(p, lambda message: JunctionDataError(f"{p}: {message}"))
     if p.suffix.lower() == ".json":
+        data = parse_json(text, lambda message: JunctionDataError(f"{p}: {message}"))
         try:
-            rows = json.loads(text)["results"]
+            rows = data["results"]
             V = np.array([r["V_M_V"] for r in rows], float)
             qp = np.array([r["plus"]["Q_P_W"] for r in rows], float)
             sp_ = np.array([r["plus"]["sigma_Q_P_W"] for r in rows], float)
@@ -191,7 +208,7 @@ def _from_csv(p: Any, text: str, conductance: Measured | None, seebeck: Measured
         b[:, 0],
         b[:, 1],
         a[:, 2] if has_i else None,
-        -b[:, 2] if has_i else None,
+        b[:, 2] if has_i else None,  # as measured: negative at −V, like analyze's JSON
         None,
         conductance,
         seebeck,

@@ -15,6 +15,7 @@ rise is ΔT_P = R_P·[Q_P·(R_J + R_S) + Q_S·R_S] / (R_P + R_J + R_S).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ import numpy as np
 from probe_fem import paper
 from probe_fem.constants import G0, G_TH0_PER_K
 from probe_fem.constants import LORENZ_0 as L0
+from probe_fem.errors import InputError
 from probe_fem.physics.analytic import spreading_resistance  # noqa: F401  (part of the network API)
 
 
@@ -139,8 +141,11 @@ def parse_quantity(text: str, kind: str) -> float:
     m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z0-9/]*)\s*", text)
     unit = (m.group(2) if m else "") or allowed[0]
     if not m or unit not in allowed:
-        raise ValueError(f"{text!r}: expected a number with a unit from {', '.join(allowed)}")
-    value = float(m.group(1)) * _UNITS[unit]
-    if value <= 0:
-        raise ValueError(f"{text!r}: must be > 0")
+        raise InputError(f"{text!r}: expected a number with a unit from {', '.join(allowed)}")
+    try:
+        value = float(m.group(1)) * _UNITS[unit]
+    except ValueError:
+        raise InputError(f"{text!r}: not a number; expected a number with a unit from {', '.join(allowed)}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{text!r}: allowed (0, inf) {unit}, finite")
     return value

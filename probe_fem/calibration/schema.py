@@ -12,21 +12,23 @@ every field.  Conversions propagate standard uncertainties to first order:
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from probe_fem.design.messages import range_at
 from probe_fem.errors import InputError
-from probe_fem.io import read_text
+from probe_fem.io import parse_json, read_text
 from probe_fem.physics.pole_residue import PoleResidue
 
 SCHEMA_VERSION = "1.2"  # 1.1: dynamics.transfer_function; 1.2: mesh.adaptive (older files load unchanged)
+VERSION = r"^[0-9]{1,4}\.[0-9]{1,4}$"  # major.minor in ASCII digits ("².0" is not one)
 
 
 class CalibrationError(InputError):
@@ -36,8 +38,27 @@ class CalibrationError(InputError):
 
 
 class _Strict(BaseModel):
-    # finite numbers only (a NaN would be written back as null, and no file we write could be read again)
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict: no true/false or "1.5" where a number is meant; finite numbers only (a NaN would be
+    # written back as null, and no file we write could be read again)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+MAX_LIST = 10_000  # modes, poles and junctions a file may list
+TIME_S = (0.0, 1e6)  # a time of the probe's response, s: (0, ~12 days]
+
+
+def _time(description: str = "") -> Any:
+    return Field(gt=TIME_S[0], le=TIME_S[1], description=description or None)
+
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"  # probe and junction names: a safe file and MATLAB field name
+NAME_RULE = "allowed letters, digits, '_', '.', '+' and '-', starting with a letter or digit (a file name)"
+
+
+def _check(ok: bool, message: str) -> None:
+    """Raise a validation error ``message`` (which starts with the field it is about) unless ``ok``."""
+    if not ok:
+        raise ValueError(message)
 
 
 class Quantity(_Strict):
@@ -54,30 +75,55 @@ class Quantity(_Strict):
 
 
 class Modulation(_Strict):
-    frequency_Hz: float = Field(gt=0)
+    frequency_Hz: float = Field(gt=0, le=1e9)
     tolerance: float = Field(gt=0, lt=1)
-    worst_relative_error: float = Field(ge=0)
-    max_frequency_within_tolerance_Hz: float = Field(gt=0)
-    quasi_static: bool
+    worst_relative_error: float = Field(ge=0, le=1e6)
+    max_frequency_within_tolerance_Hz: float = Field(gt=0, le=1e12)
+    quasi_static: bool = Field(description="worst_relative_error <= tolerance")
+
+    @model_validator(mode="after")
+    def _verdict(self) -> Modulation:
+        within = self.worst_relative_error <= self.tolerance
+        _check(
+            self.quasi_static == within,
+            f"quasi_static = {self.quasi_static!r}: allowed {within!r} only, as worst_relative_error = "
+            f"{self.worst_relative_error:g} is {'within' if within else 'above'} tolerance = {self.tolerance:g}",
+        )
+        return self
 
 
 class TransferFunction(_Strict):
     """ΔT_TC/Q_P at the thermocouple as H(s) = Σ r_j/(λ_j + s) (K/W): the verified reduced model.
 
-    A sum of first-order relaxations (λ_j > 0); with it, planning and analysis need no FEM.
+    A sum of first-order relaxations (λ_j > 0, stable poles) whose steady value Σ r_j/λ_j is R_P of
+    the FEM (> 0); with it, planning and analysis need no FEM.
     """
 
-    rates_per_s: list[float] = Field(min_length=1, description="λ_j (1/s); the poles are at s = −λ_j")
-    residues_K_per_J: list[float] = Field(min_length=1, description="r_j (K/(W·s)); Σ r_j/λ_j is R_P of the FEM")
-    verified_max_relative_error: float = Field(ge=0, description="max |H − H_direct|/|H_direct| at the checks")
+    rates_per_s: list[Annotated[float, Field(ge=1e-6, le=1e15)]] = Field(
+        min_length=1, max_length=MAX_LIST, description="λ_j (1/s); the poles are at s = −λ_j"
+    )
+    residues_K_per_J: list[Annotated[float, Field(ge=-1e30, le=1e30)]] = Field(
+        min_length=1, max_length=MAX_LIST, description="r_j (K/(W·s)); Σ r_j/λ_j is R_P of the FEM"
+    )
+    verified_max_relative_error: float = Field(
+        ge=0, le=1e-3, description="max |H − H_direct|/|H_direct| at the checks (calibrate refuses > 1e-3)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TransferFunction:
-        if len(self.rates_per_s) != len(self.residues_K_per_J):
-            raise ValueError("rates_per_s and residues_K_per_J must have the same length")
-        if min(self.rates_per_s) <= 0 or not all(math.isfinite(x) for x in self.rates_per_s + self.residues_K_per_J):
-            raise ValueError("rates must be finite and > 0 (a stable sum of relaxations), residues finite")
+        n, m = len(self.rates_per_s), len(self.residues_K_per_J)
+        _check(n == m, f"residues_K_per_J: {m} values for {n} rates_per_s; allowed: one residue per rate")
+        dc = self.steady_K_per_W
+        _check(
+            math.isfinite(dc) and dc > 0,
+            f"residues_K_per_J: steady value Σ r_j/λ_j = {dc:g} K/W; allowed (0, inf) (a heated probe warms up)",
+        )
         return self
+
+    @property
+    def steady_K_per_W(self) -> float:
+        """H(0) = Σ r_j/λ_j (K/W), the steady rise per watt."""
+        return math.fsum(r / lam for r, lam in zip(self.residues_K_per_J, self.rates_per_s))
 
     def model(self) -> PoleResidue:
         """The transfer function as a :class:`~probe_fem.physics.pole_residue.PoleResidue`."""
@@ -85,62 +131,89 @@ class TransferFunction(_Strict):
 
 
 class Dynamics(_Strict):
-    """Thermocouple response to apex heating (s, Hz)."""
+    """Thermocouple response to apex heating (s, Hz); the step times satisfy t10 <= t63 <= t90 <= t999."""
 
-    dominant_tau_s: float = Field(gt=0)
-    t10_s: float = Field(gt=0)
-    t63_s: float = Field(gt=0)
-    t90_s: float = Field(gt=0)
-    t999_s: float = Field(gt=0, description="settling time to 99.9 % of the steady rise")
-    f_3dB_Hz: float = Field(gt=0)
-    mean_delay_s: float = Field(gt=0)
-    mode_tau_s: list[float]
-    mode_weight_tc: list[float]
+    dominant_tau_s: float = _time()
+    t10_s: float = _time()
+    t63_s: float = _time()
+    t90_s: float = _time()
+    t999_s: float = _time("settling time to 99.9 % of the steady rise")
+    f_3dB_Hz: float = Field(gt=0, le=1e12)
+    mean_delay_s: float = _time()
+    mode_tau_s: list[Annotated[float, _time()]] = Field(min_length=1, max_length=MAX_LIST)
+    mode_weight_tc: list[Annotated[float, Field(ge=-1e6, le=1e6)]] = Field(min_length=1, max_length=MAX_LIST)
     modulation: Modulation
     transfer_function: TransferFunction | None = None  # since schema 1.1
-    discretization_relative_change: dict[str, float] | None = Field(
+    discretization_relative_change: dict[str, Annotated[float, Field(ge=0, le=1e6)]] | None = Field(
         default=None, description="|figure(h) − figure(2h)|/|figure(h)| per figure, from a 2x coarser mesh (1.1)"
     )
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Dynamics:
+        steps = [("t10_s", self.t10_s), ("t63_s", self.t63_s), ("t90_s", self.t90_s), ("t999_s", self.t999_s)]
+        for (lo_name, lo), (name, value) in zip(steps, steps[1:]):
+            _check(
+                value >= lo,
+                f"{name} = {value!r}: allowed [{lo_name} = {lo:g}, inf) s (a step reaches 10, 63, 90, 99.9 % in turn)",
+            )
+        n, m = len(self.mode_tau_s), len(self.mode_weight_tc)
+        _check(n == m, f"mode_weight_tc: {m} values for {n} mode_tau_s; allowed: one weight per mode")
+        return self
+
 
 class Junction(_Strict):
-    name: str
-    conductance_S: float = Field(ge=0)
-    phonon_conductance_W_per_K: float = Field(ge=0)
-    R_J_K_per_W: float = Field(gt=0)
-    worst_relative_error: float = Field(ge=0)
-    valid: bool
+    name: str = Field(pattern=NAME, max_length=40)
+    conductance_S: float = Field(ge=0, le=1e3)
+    phonon_conductance_W_per_K: float = Field(ge=0, le=1e3)
+    R_J_K_per_W: float = Field(gt=0, le=1e30)
+    worst_relative_error: float = Field(ge=0, le=1e6)
+    valid: bool = Field(description="worst_relative_error <= the network's tolerance")
 
 
 class Network(_Strict):
     """Validity of Q_P = ΔT_TC / R_P for the paper's junction classes (see probe_fem.calibration.network)."""
 
-    R_apex_K_per_W: float = Field(gt=0)
-    R_S_K_per_W: float = Field(gt=0)
-    contact_radius_m: float = Field(gt=0)
-    substrate_k_W_per_mK: float = Field(gt=0)
-    QS_over_QP_max: float = Field(ge=0)
+    R_apex_K_per_W: float = Field(gt=0, le=1e15)
+    R_S_K_per_W: float = Field(gt=0, le=1e30)
+    contact_radius_m: float = Field(gt=0, le=1e-3)
+    substrate_k_W_per_mK: float = Field(gt=0, le=1e4)
+    QS_over_QP_max: float = Field(ge=0, le=1e6)
     tolerance: float = Field(gt=0, lt=1)
-    apex_minus_tc_fraction: float = Field(description="(ΔT_apex − ΔT_TC)/ΔT_apex for apex heating")
-    junctions: list[Junction]
+    apex_minus_tc_fraction: float = Field(
+        ge=0, lt=1, description="(ΔT_apex − ΔT_TC)/ΔT_apex for apex heating (the apex is the hottest point)"
+    )
+    junctions: list[Junction] = Field(max_length=MAX_LIST)
+
+    @model_validator(mode="after")
+    def _verdicts(self) -> Network:
+        for i, j in enumerate(self.junctions):
+            within = j.worst_relative_error <= self.tolerance
+            _check(
+                j.valid == within,
+                f"junctions.{i}.valid = {j.valid!r}: allowed {within!r} only, as worst_relative_error = "
+                f"{j.worst_relative_error:g} is {'within' if within else 'above'} tolerance = {self.tolerance:g}",
+            )
+        return self
 
 
 class AdaptiveMesh(_Strict):
     """The goal-oriented adaptive loop that made the calibration mesh (schema 1.2)."""
 
     target_relative_error: float = Field(gt=0, lt=1, description="requested |ΔR_P|/R_P")
-    estimated_error_K_per_W: float = Field(description="a-posteriori estimate of R_P(exact) − R_P(h), signed")
+    estimated_error_K_per_W: float = Field(
+        ge=-1e15, le=1e15, description="a-posteriori estimate of R_P(exact) − R_P(h), signed"
+    )
     met: bool = Field(description="the estimated relative error is within the target")
-    iterations: int = Field(ge=1)
+    iterations: int = Field(ge=1, le=10_000)
 
 
 class MeshSummary(_Strict):
-    dofs: int = Field(gt=0)
-    tetrahedra: int = Field(gt=0)
+    dofs: int = Field(gt=0, le=10**12)
+    tetrahedra: int = Field(gt=0, le=10**12)
     fingerprint: str
-    refine: float = Field(gt=0)
-    R_P_coarse_K_per_W: float = Field(gt=0, description="R_P on the mesh with every size doubled")
-    discretization_uncertainty_K_per_W: float = Field(ge=0, description="|R_P(h) − R_P(2h)|")
+    refine: float = Field(gt=0, le=1e3)
+    R_P_coarse_K_per_W: float = Field(gt=0, le=1e15, description="R_P on the mesh with every size doubled")
+    discretization_uncertainty_K_per_W: float = Field(ge=0, le=1e15, description="|R_P(h) − R_P(2h)|")
     adaptive: AdaptiveMesh | None = Field(default=None, description="set when the mesh was adapted to an accuracy")
 
 
@@ -149,15 +222,16 @@ PHYSICAL_RANGE = {  # what a thermocouple probe can have; outside, a file is wro
     "R_P_fem": (1.0, 1e12, "K/W"),
     "S_TC": (1e-9, 1e-2, "V/K"),
 }
+CONSISTENCY = 1e-2  # relative: how closely figures computed from one another must agree
 
 
 class Calibration(_Strict):
     """Calibration of one probe (SI units; every unit is stated)."""
 
-    schema_version: str = SCHEMA_VERSION
-    probe: str
+    schema_version: str = Field(default=SCHEMA_VERSION, pattern=VERSION)
+    probe: str = Field(pattern=NAME, max_length=64)
     design_fingerprint: str
-    created_utc: str
+    created_utc: str = Field(description="ISO 8601 date and time")
     R_P: Quantity
     R_P_fem: Quantity
     S_TC: Quantity
@@ -170,11 +244,38 @@ class Calibration(_Strict):
     def _physical(self) -> Calibration:
         for name, (lo, hi, unit) in PHYSICAL_RANGE.items():
             q = getattr(self, name)
-            if not lo <= q.value <= hi:
-                raise ValueError(f"{name}.value = {q.value!r}: allowed [{lo:g}, {hi:g}] {unit}")
-            if q.uncertainty > q.value:
-                raise ValueError(f"{name}.uncertainty = {q.uncertainty!r}: allowed [0, {q.value:g}] {unit} (≤ value)")
+            _check(q.unit == unit, f"{name}.unit = {q.unit!r}: allowed {unit!r} (values are in SI units)")
+            _check(lo <= q.value <= hi, f"{name}.value = {q.value!r}: allowed [{lo:g}, {hi:g}] {unit}")
+            _check(
+                q.uncertainty <= q.value,
+                f"{name}.uncertainty = {q.uncertainty!r}: allowed [0, {q.value:g}] {unit} (<= value)",
+            )
+        _check(
+            _is_time(self.created_utc),
+            f"created_utc = {_shown(self.created_utc)}: allowed an ISO 8601 time, e.g. 2026-12-01T15:46:28+00:00",
+        )
+        self._agree_with_fem()
         return self
+
+    def _agree_with_fem(self) -> None:
+        """The transfer function's steady value and the network's apex split are figures of the FEM's R_P."""
+        fem = self.R_P_fem.value
+        tf = self.dynamics.transfer_function if self.dynamics else None
+        if tf is not None:
+            dc = tf.steady_K_per_W
+            _check(
+                abs(dc - fem) <= CONSISTENCY * fem,
+                f"dynamics.transfer_function: steady value Σ r_j/λ_j = {dc:.6g} K/W; allowed R_P_fem.value = "
+                f"{fem:.6g} K/W ± {CONSISTENCY:.0%} (the same FEM model)",
+            )
+        if self.network is not None:
+            n = self.network
+            split = 1 - fem / n.R_apex_K_per_W
+            _check(
+                abs(n.apex_minus_tc_fraction - split) <= CONSISTENCY,
+                f"network.apex_minus_tc_fraction = {n.apex_minus_tc_fraction!r}: allowed 1 − R_P_fem/R_apex = "
+                f"{split:.6g} ± {CONSISTENCY:g} (R_apex_K_per_W = {n.R_apex_K_per_W:g})",
+            )
 
     # ---------------------------------------------------------------- conversions
     def temperature_rise(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -207,15 +308,15 @@ class Calibration(_Strict):
 
     @classmethod
     def from_json(cls, text: str, source: str = "calibration") -> Calibration:
-        try:
-            raw = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise CalibrationError(f"{source}: not valid JSON (truncated or corrupt?): {exc}") from None
+        """Validate a JSON calibration (every section, see the models); raises :class:`CalibrationError`."""
+        raw = parse_json(text, lambda message: CalibrationError(f"{source}: {message}"))
         if not isinstance(raw, dict):
             raise CalibrationError(f"{source}: must hold a JSON object, found {type(raw).__name__}")
         version = raw.get("schema_version")
-        if not isinstance(version, str) or not version.split(".")[0].isdigit():
-            raise CalibrationError(f"{source}: schema_version = {version!r}: must be a string like '1.0'")
+        if not isinstance(version, str) or not re.fullmatch(VERSION, version):
+            raise CalibrationError(
+                f"{source}: schema_version = {_shown(version)}: allowed a string of ASCII digits like '1.2'"
+            )
         major, ours = int(version.split(".")[0]), int(SCHEMA_VERSION.split(".")[0])
         if major > ours:
             raise CalibrationError(
@@ -225,11 +326,10 @@ class Calibration(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            lines = [
-                f"{'.'.join(map(str, e['loc'])) or '(top)'} = {_shown(e.get('input'))}: {e['msg']}"
-                for e in exc.errors()
-            ]
-            raise CalibrationError(f"{source}: invalid calibration:\n  - " + "\n  - ".join(lines)) from None
+            lines = [_message(e) for e in exc.errors()]
+            if len(lines) == 1:
+                raise CalibrationError(f"{source}: {lines[0]}") from None
+            raise CalibrationError(lines, source) from None
 
     def rows(self) -> list[tuple[str, float, float, str]]:
         """Flat (quantity, value, uncertainty, unit) rows for tabular formats."""
@@ -252,9 +352,37 @@ class Calibration(_Strict):
         return rows
 
 
+def _is_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _message(e: Any) -> str:
+    """One validation error as 'field = value: problem (allowed range)'.
+
+    Errors of a section's cross-field checks carry their own 'field = value: allowed ...' text, which is
+    prefixed with the section."""
+    loc = ".".join(map(str, e["loc"]))
+    if e["type"] == "value_error":
+        text = str(e["msg"]).removeprefix("Value error, ")
+        return f"{loc}.{text}" if loc else text
+    if e["type"] == "missing":
+        return f"{loc}: missing required field"
+    if e["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if e["type"] == "string_pattern_mismatch":
+        return f"{loc} = {_shown(e.get('input'))}: {NAME_RULE}"
+    rng = range_at(Calibration, tuple(e["loc"]))
+    msg = str(e["msg"])
+    return f"{loc} = {_shown(e.get('input'))}: {msg[:1].lower() + msg[1:]}" + (f" ({rng})" if rng else "")
 
 
 def json_schema() -> dict:

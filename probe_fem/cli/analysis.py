@@ -17,9 +17,15 @@ from probe_fem.io import check_writable
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from probe_fem.calibration.exporters import target_format
     from probe_fem.calibration.schema import Calibration, CalibrationError
 
-    target = check_writable(Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format))
+    target = Path(args.out) if args.out else Path(args.calibration).with_suffix("." + args.format)
+    try:
+        target_format(target, args.format)
+    except InputError as exc:
+        raise InputError(f"--out: {exc}") from None
+    check_writable(target, option="--out")
     try:
         cal = Calibration.load(args.calibration)
     except CalibrationError as exc:
@@ -89,7 +95,7 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.calibration.schema import Calibration, CalibrationError
     from probe_fem.cli.plan import noise_from
 
-    check_writable(args.out)
+    check_writable(args.out, option="--out")
     if Path(args.out).suffix.lower() not in (".npz", ".csv"):
         raise InputError(f"--out = {args.out!r}: a traces file ends in .npz or .csv")
     try:
@@ -132,8 +138,11 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.io import write_json
     from probe_fem.plots.analysis import plot_dissipation
 
-    target = check_writable(Path(args.out) if args.out else Path(args.traces).with_suffix(".png"))
-    check_writable(target.with_suffix(".json"))
+    target = Path(args.out) if args.out else Path(args.traces).with_suffix(".png")
+    if target.suffix.lower() != ".png":
+        raise InputError(f"--out = {str(target)!r}: the figure is a PNG file, allowed: a name ending in .png")
+    check_writable(target, option="--out")
+    check_writable(target.with_suffix(".json"), option="--out (its data, beside it)")
     try:
         cal = Calibration.load(args.calibration)
         traces = Traces.load(args.traces)

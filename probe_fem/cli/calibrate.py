@@ -31,16 +31,16 @@ def _out_dir(args: argparse.Namespace, design: Design) -> Path:
 
 def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) -> int:
     """The main job: :func:`probe_fem.pipeline.calibrate`, printed and written."""
-    from probe_fem.mesh.cache import default_cache
+    from probe_fem.mesh.cache import checked_cache, default_cache
     from probe_fem.pipeline import calibrate
 
-    out = check_writable(_out_dir(args, design), folder=True)
-    calib = check_writable(Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json", option="--calib")
+    out, calib = _outputs(args, design)
+    cache = None if args.no_cache else checked_cache(default_cache())
     stages = Stages(quiet=args.quiet)
     run = calibrate(
         design,
         args.refine,
-        cache=None if args.no_cache else default_cache(),
+        cache=cache,
         progress=stages,
         solver=args.solver,
         verify_step=args.verify_step,
@@ -65,6 +65,23 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     for path in files:
         console.print(f"wrote {path}")
     return 0
+
+
+def _outputs(args: argparse.Namespace, design: Design) -> tuple[Path, Path]:
+    """The results folder and the calibration file, both checked before any work."""
+    from probe_fem.calibration.exporters import target_format
+    from probe_fem.errors import InputError
+    from probe_fem.pipeline import CalibrationRun
+
+    out = check_writable(_out_dir(args, design), folder=True, option="--out")
+    calib = check_writable(Path(args.calib) if args.calib else Path("calib") / f"{design.name}.json", option="--calib")
+    try:
+        target_format(calib)
+    except InputError as exc:
+        raise InputError(f"--calib: {exc}") from None
+    if calib.resolve() in {(out / name).resolve() for name in CalibrationRun.RESULT_FILES}:
+        raise InputError(f"--calib = {str(calib)!r}: calibrate writes {calib.name} into --out; give another name")
+    return out, calib
 
 
 def _print_adaptive(console: Console, run: CalibrationRun) -> None:
@@ -241,10 +258,11 @@ def cmd_mesh(args: argparse.Namespace, design: Design, console: Console) -> int:
     from probe_fem.io import write_vtu
     from probe_fem.mesh.probe import build_mesh, leg_summary, region_of_elements
 
-    target = check_writable(Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu")
+    target = Path(args.out) if args.out else Path("results") / design.name / "mesh.vtu"
     if target.suffix != ".vtu":
         _error(f"--out = {str(target)!r}: must end in .vtu")
         return EXIT_BAD_INPUT
+    check_writable(target, option="--out")
     stages = Stages(quiet=args.quiet)
     with stages("meshing"):
         pm = build_mesh(design, refine=args.refine)
@@ -261,7 +279,7 @@ def cmd_converge(args: argparse.Namespace, design: Design, console: Console) -> 
     from probe_fem.model.convergence import study
     from probe_fem.plots.fields import plot_convergence
 
-    out = check_writable(_out_dir(args, design), folder=True)
+    out = check_writable(_out_dir(args, design), folder=True, option="--out")
     stages = Stages(quiet=args.quiet)
     s = study(design, levels=args.levels, start=args.refine / 2, stages=stages)
     t = Table(title=f"mesh convergence of R_P — {design.name} (size ÷{s.ratio:g} per step)")

@@ -31,7 +31,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.plots.dynamics import plot_compare
     from probe_fem.progress import Stages
 
-    out = check_writable(args.out, folder=True)
+    out = check_writable(args.out, folder=True, option="--out")
     designs = [load_design(None if d == "embedded" else d) for d in args.designs]  # all validated first
     rows: list[dict[str, Any]] = []
     runs = []

@@ -20,12 +20,11 @@ from rich.table import Table
 
 from probe_fem.cli.common import EXIT_BAD_INPUT
 from probe_fem.cli.common import error as _error
-from probe_fem.io import check_writable
+from probe_fem.io import check_writable, parse_toml, read_text
 
 
 def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
-    import tomllib
-
+    from probe_fem.design import DesignError
     from probe_fem.design.load import embedded_design_path
     from probe_fem.errors import FitError
     from probe_fem.io import write_json
@@ -39,8 +38,8 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         _error("fit: give at least one target: --target-rp, --target-tau or --target-f3db")
         return EXIT_BAD_INPUT
     path = Path(args.design) if args.design else embedded_design_path()
-    text = path.read_text(encoding="utf-8")
-    raw = tomllib.loads(text)
+    text = read_text(path, lambda message: DesignError([message], str(path)))
+    raw = parse_toml(text, lambda message: DesignError([message], str(path)))
     try:
         free = parse_free(raw, args.free, args.bounds)
     except ValueError as exc:
@@ -64,7 +63,7 @@ def cmd_fit(args: argparse.Namespace, design, console: Console) -> int:
         )
         stages.note(f"evaluation {n_eval[0]}: " + ", ".join(f"{k} = {v:.6g}" for k, v in ov.items()) + " → " + got)
 
-    check_writable(Path(args.out) if args.out else Path("results") / design.name, folder=True)
+    check_writable(Path(args.out) if args.out else Path("results") / design.name, folder=True, option="--out")
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:

@@ -47,7 +47,11 @@ def add_junction_command(sub: Any) -> None:
         help="fit a Breit–Wigner transmission (HOMO or LUMO) to Q_P(±V) from "
         "analyze; fitted S, predictions with bands, residual plot",
     )
-    fj.add_argument("data", help="analysis .json written by analyze, or CSV bias_V,Q_P_W,sigma_Q_P_W[,current_A]")
+    fj.add_argument(
+        "data",
+        help="analysis .json written by analyze, or CSV bias_V,Q_P_W,sigma_Q_P_W[,current_A] with +V and −V rows; "
+        "current_A is the current as measured, sign included (negative at −V), as analyze writes it",
+    )
     fj.add_argument(
         "--conductance",
         type=_measured(_G_UNITS, "G0", "0.002G0±0.0002G0"),
@@ -73,7 +77,7 @@ def cmd_fit_junction(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.plots.analysis import plot_junction_fit
 
     out = Path(args.out) if args.out else Path(args.data).with_name(Path(args.data).stem + "-junction")
-    check_writable(out, folder=True)
+    check_writable(out, folder=True, option="--out")
     data = load_junction_data(args.data, args.conductance, args.seebeck)
     if args.no_currents:
         data.i_plus_A = data.i_minus_A = data.sigma_i_A = None

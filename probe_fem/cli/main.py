@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
     an.add_argument(
-        "--out", default=None, help="figure; its data go beside it as .json (default: beside the traces, .png)"
+        "--out", default=None, help="figure, a .png; its data go beside it as .json (default: beside the traces)"
     )
     an.set_defaults(func=ca.cmd_analyze, no_design=True)
     add_plan_command(sub)

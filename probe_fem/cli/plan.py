@@ -179,7 +179,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_plan
 
-    out = check_writable(args.out, folder=True)
+    out = check_writable(args.out, folder=True, option="--out")
     cal = Calibration.load(args.calibration or embedded_calibration_path())
     dead = args.dead_time
     if args.amp_corner_Hz is not None:

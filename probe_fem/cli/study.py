@@ -54,7 +54,7 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     except StudyError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
-    out = check_writable(Path(args.out) if args.out else Path("results") / study.name, folder=True)
+    out = check_writable(Path(args.out) if args.out else Path("results") / study.name, folder=True, option="--out")
     table = out / "results.csv"
     err = Console(stderr=True)
     _print_parameters(console, study)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import tomllib
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from pydantic import ValidationError
 from probe_fem.design.messages import _shown, _user_field, format_errors
 from probe_fem.design.schema import ORIGINS, Design, DesignError
 from probe_fem.errors import InputError
-from probe_fem.io import read_text
-from probe_fem.units import to_si
+from probe_fem.io import check_depth, parse_toml, read_text
+from probe_fem.units import to_si, to_si_checked
 
 
 @dataclass
@@ -79,8 +80,25 @@ def _check_minimum(c: _Check, d: Design) -> None:
 
 
 def _check_consistency(d: Design, given: dict) -> list[str]:
+    """Every rule that involves more than one field, each problem once, in the user's keys and units.
+
+    Rules that do not depend on one another all run, so a file with several problems gets them all;
+    only the tip's geometry (angles, apex, junction, footprint) waits for sane sizes and complete
+    planform and tip-leg keys, as it is computed from them."""
     c = _Check(d, given, [])
     _check_minimum(c, d)
+    sane = not c.messages  # below a physical minimum, the geometry below could divide by ~0
+    _check_materials(c, d)
+    _check_films(c, d)
+    keys = _check_planform(c, d) & _check_tip_legs_keys(c, d)
+    _check_measured_and_mesh(c, d)
+    _check_provenance(c, d)
+    if sane and keys:
+        _check_geometry(c, d)
+    return c.messages
+
+
+def _check_materials(c: _Check, d: Design) -> None:
     known = sorted(d.materials)
     for loc in [
         ("body", "material"),
@@ -93,6 +111,10 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         name = getattr(getattr(d, loc[0]), loc[1])
         if name not in d.materials:
             c.fail(loc, f"unknown material (known: {', '.join(known) or 'none'})")
+
+
+def _check_films(c: _Check, d: Design) -> None:
+    """Films thinner than the body they coat and than half the tip; electrode width given, insulator's not."""
     t_b = d.body.thickness_m
     for sec in ("thermocouple", "insulator", "electrode"):
         if getattr(d, sec).thickness_m >= t_b:
@@ -107,13 +129,14 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         c.messages.append("electrode.width_um: missing required field (electrode coverage of the body width)")
     if d.insulator.width_m is not None:
         c.fail(("insulator", "width_m"), "the insulating film always covers the full body width; remove this key")
-    _check_planform(c, d)
-    _check_tip_legs_keys(c, d)
-    if c.messages:  # geometry below needs the basic sizes to be sane
-        return c.messages
+
+
+def _check_geometry(c: _Check, d: Design) -> None:
+    """The tip: its shape, face angle and apex, the junction on it, its footprint on the body."""
+    n = len(c.messages)
     _check_tip_shape(c, d)
-    if c.messages:
-        return c.messages
+    if len(c.messages) > n:  # the angles below are computed from the tip's shape
+        return
     theta = d.face_angle
     if not math.radians(20) <= theta <= math.radians(85):
         c.fail(
@@ -126,16 +149,7 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         c.fail(("tip", "apex_radius_m"), "a conformally coated apex cannot be sharper than its films: must be >", a_min)
     elif d.core_apex_half_width >= d.tip.base_m / 2:
         c.fail(("tip", "apex_radius_m"), "apex wider than the tip base: must be <", d.tip.base_m / 2 + a_min)
-    j_lo = d.insulator.thickness_m + d.electrode.thickness_m
-    j_hi = d.tip.height_m - d.thermocouple.junction_length_m
-    j = d.thermocouple.junction_below_apex_m
-    if j <= j_lo:
-        where = "above the apex" if j <= 0 else "inside the films that cover it"
-        c.fail(("thermocouple", "junction_below_apex_m"), f"thermocouple junction would lie {where}: must be >", j_lo)
-    elif j >= j_hi:
-        c.fail(
-            ("thermocouple", "junction_below_apex_m"), "junction (with its length) must lie on the tip: must be <", j_hi
-        )
+    _check_junction(c, d)
     half_foot = d.tip.base_m / 2 + d.stack_thickness / math.sin(theta)
     if 2 * half_foot > d.body.width_m:
         c.fail(
@@ -146,6 +160,22 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
     if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
         c.fail(("body", "length_m"), "the body must hold the coated tip: must be >", d.tip.setback_m + 2 * half_foot)
     _check_on_tip(c, d, half_foot)
+
+
+def _check_junction(c: _Check, d: Design) -> None:
+    j_lo = d.insulator.thickness_m + d.electrode.thickness_m
+    j_hi = d.tip.height_m - d.thermocouple.junction_length_m
+    j = d.thermocouple.junction_below_apex_m
+    if j <= j_lo:
+        where = "above the apex" if j <= 0 else "inside the films that cover it"
+        c.fail(("thermocouple", "junction_below_apex_m"), f"thermocouple junction would lie {where}: must be >", j_lo)
+    elif j >= j_hi:
+        c.fail(
+            ("thermocouple", "junction_below_apex_m"), "junction (with its length) must lie on the tip: must be <", j_hi
+        )
+
+
+def _check_measured_and_mesh(c: _Check, d: Design) -> None:
     if (d.measured.R_P_K_per_W is None) != (d.measured.R_P_uncertainty_K_per_W is None):
         c.messages.append("measured: give R_P_K_per_W and R_P_uncertainty_K_per_W together, or neither")
     m = d.mesh
@@ -157,6 +187,9 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
         c.fail(("mesh", "size_far_m"), "far-field size must be >= size at the apex:", m.size_apex_m)
     if m is not None and not m.size_tc_m <= m.size_far_m:
         c.fail(("mesh", "size_tc_m"), "thermocouple size must be <= far-field size:", m.size_far_m)
+
+
+def _check_provenance(c: _Check, d: Design) -> None:
     for key in d.provenance:
         obj: Any = d.model_dump()
         head = key.split(".")
@@ -169,7 +202,6 @@ def _check_consistency(d: Design, given: dict) -> list[str]:
             c.messages.append(
                 f"provenance.{key} = {d.provenance[key]!r}: must start with one of {', '.join(ORIGINS)} followed by ':'"
             )
-    return c.messages
 
 
 PLANFORM_KEYS = {
@@ -179,9 +211,12 @@ PLANFORM_KEYS = {
 }
 
 
-def _check_planform(c: _Check, d: Design) -> None:
-    """Keys of the planform present (and no others), arms apart, films and legs within the body or arm."""
+def _check_planform(c: _Check, d: Design) -> bool:
+    """Keys of the planform present (and no others), arms apart, films and legs within the body or arm.
+
+    Returns whether the planform's keys are complete (the tip's geometry needs them)."""
     b, tc, e = d.body, d.thermocouple, d.electrode
+    n = len(c.messages)
     for planform, keys in PLANFORM_KEYS.items():
         for key in keys:
             given = getattr(b, key) is not None
@@ -189,8 +224,8 @@ def _check_planform(c: _Check, d: Design) -> None:
                 c.messages.append(f"body.{_shown(key)}: missing: required by planform = {planform!r}")
             elif planform != b.planform and given:
                 c.fail(("body", key), f"only used by planform = {planform!r} (this body is {b.planform!r}); remove it")
-    if c.messages:
-        return
+    if len(c.messages) > n:
+        return False
     legs = 2 * tc.leg_width_m + tc.leg_gap_m
     if b.planform == "v":
         assert b.arm_width_m is not None and b.opening_angle_deg is not None and b.end_length_m is not None
@@ -207,7 +242,7 @@ def _check_planform(c: _Check, d: Design) -> None:
             c.fail(("thermocouple", "leg_width_m"), "a leg wider than the arm it runs on: must be <=", b.arm_width_m)
         if e.width_m is not None and e.width_m > b.arm_width_m:
             c.fail(("electrode", "width_m"), "on a v body this is the width on each arm: must be <=", b.arm_width_m)
-        return
+        return True
     narrow = b.width_m if b.end_width_m is None else min(b.width_m, b.end_width_m)
     if e.width_m is not None and e.width_m > b.width_m:
         c.fail(("electrode", "width_m"), "electrode wider than the body: must be <=", b.width_m)
@@ -223,10 +258,13 @@ def _check_planform(c: _Check, d: Design) -> None:
             "two legs and their gap must fit on the body: must be <=",
             (narrow - tc.leg_gap_m) / 2,
         )
+    return True
 
 
-def _check_tip_legs_keys(c: _Check, d: Design) -> None:
+def _check_tip_legs_keys(c: _Check, d: Design) -> bool:
+    """The stripe keys that ``tip_legs`` needs are given, the others not; returns whether they are complete."""
     tc = d.thermocouple
+    n = len(c.messages)
     need = {"back": ("tip_leg_width_m", "tip_leg_gap_m"), "sides": ("tip_leg_width_m",), "shell": ()}[tc.tip_legs]
     for key in ("tip_leg_width_m", "tip_leg_gap_m"):
         given = getattr(tc, key) is not None
@@ -234,6 +272,7 @@ def _check_tip_legs_keys(c: _Check, d: Design) -> None:
             c.messages.append(f"thermocouple.{_shown(key)}: missing: required by tip_legs = {tc.tip_legs!r}")
         elif key not in need and given:
             c.fail(("thermocouple", key), f"not used by tip_legs = {tc.tip_legs!r}; remove it")
+    return len(c.messages) == n
 
 
 def _check_tip_shape(c: _Check, d: Design) -> None:
@@ -310,46 +349,61 @@ def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
 def _checks_beside(err: ValidationError, si: dict[str, Any], given: dict) -> list[str]:
     """The consistency checks that do not involve the fields with a type or range error.
 
-    The invalid values are replaced by the reference design's (only to run the other checks);
-    messages that name a replaced field are dropped, so every other problem is still reported.
+    The invalid values are replaced by the reference design's (only to run the other checks; a material
+    of the user's own gets the reference's Au film values, an invalid [mesh] table is left out); messages
+    that name a replaced field are dropped, so every other problem is still reported.
     """
-    import copy
-
     reference, _ = to_si(tomllib.loads(embedded_design_path().read_text(encoding="utf-8")))
+    for name in si.get("materials", {}) if isinstance(si.get("materials"), dict) else {}:
+        reference["materials"].setdefault(name, reference["materials"]["au_film"])
     patched = copy.deepcopy(si)
-    replaced = set()
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        src: Any = reference
-        dst: Any = patched
-        for part in loc[:-1]:
-            src = src.get(part, {}) if isinstance(src, dict) else {}
-            dst = dst.setdefault(part, {}) if isinstance(dst, dict) else None
-        if not isinstance(dst, dict) or not isinstance(src, dict):
-            return []
-        if loc[-1] in src:
-            dst[loc[-1]] = src[loc[-1]]
-        else:
-            dst.pop(loc[-1], None)
-        replaced.add(_user_field(loc, given)[0])
-    try:
-        design = Design.model_validate(patched)
-    except ValidationError:
-        return []
-    return [m for m in _check_consistency(design, given) if not any(m.startswith(r) for r in replaced)]
+    replaced: set[str] = set()
+    for _ in range(3):  # a replaced section can reveal errors inside it
+        for e in err.errors():
+            loc = tuple(e["loc"])
+            replaced.add(_user_field(loc, given)[0])
+            if not _patch(patched, reference, loc):
+                return []
+        try:
+            design = Design.model_validate(patched)
+        except ValidationError as again:
+            err = again
+            continue
+        return [m for m in _check_consistency(design, given) if not any(m.startswith(r) for r in replaced)]
+    return []
+
+
+def _patch(patched: dict[str, Any], reference: dict[str, Any], loc: tuple) -> bool:
+    """Replace the value at ``loc`` by the reference's (or drop it, or the optional [mesh]); False if impossible."""
+    if loc[0] == "mesh":
+        patched.pop("mesh", None)
+        return True
+    src: Any = reference
+    dst: Any = patched
+    for part in loc[:-1]:
+        src = src.get(part, {}) if isinstance(src, dict) else {}
+        dst = dst.setdefault(part, {}) if isinstance(dst, dict) else None
+    if not isinstance(dst, dict) or not isinstance(src, dict):
+        return False
+    if loc[-1] in src:
+        dst[loc[-1]] = copy.deepcopy(src[loc[-1]])
+    else:
+        dst.pop(loc[-1], None)
+    return True
 
 
 def parse_design(raw: dict[str, Any], source: str = "design") -> Design:
-    """Validate a design mapping (as read from TOML, with unit-suffixed keys)."""
-    try:
-        si, given = to_si(raw)
-    except ValueError as exc:
-        raise DesignError([str(exc)], source) from None
+    """Validate a design mapping (as read from TOML, with unit-suffixed keys).
+
+    Raises :class:`DesignError` listing every problem: a length given in two units, type and range
+    errors, and the consistency rules that do not involve those fields."""
+    check_depth(raw, lambda message: DesignError([message], source))
+    si, given, twice = to_si_checked(raw)
     try:
         design = Design.model_validate(si)
     except ValidationError as exc:
-        raise DesignError(format_errors(exc, given) + _checks_beside(exc, si, given), source) from None
-    problems = _check_consistency(design, given)
+        raise DesignError(twice + format_errors(exc, given) + _checks_beside(exc, si, given), source) from None
+    problems = twice + _check_consistency(design, given)
     if problems:
         raise DesignError(problems, source)
     return design
@@ -371,9 +425,10 @@ def load_design(path: str | Path | None = None) -> Design:
 
 
 def read_toml(p: Path, error: type[InputError]) -> dict[str, Any]:
-    """Parse a TOML file as data, raising ``error`` (one message) if it cannot be read or parsed."""
-    text = read_text(p, lambda message: error([message], str(p)))
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise error([f"not valid TOML: {exc}"], str(p)) from None
+    """Parse a TOML file as data, raising ``error`` (one message) if it cannot be read or parsed
+    (not UTF-8, not TOML, nested too deeply, an integer too long to convert)."""
+
+    def fail(message: str) -> InputError:
+        return error([message], str(p))
+
+    return parse_toml(read_text(p, fail), fail)

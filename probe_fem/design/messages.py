@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
 from probe_fem.design.schema import Design
-from probe_fem.units import LENGTH_UNITS
+from probe_fem.units import LENGTH_UNITS, key_unit
 
 
 def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
@@ -57,16 +57,30 @@ def field_bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
     return lo, hi, lo_open, hi_open
 
 
+def _inner(annotation: Any, part: Any) -> Any:
+    """The annotation one step into ``annotation`` at ``part``: a model's field, a dict's value, a list's item
+    (through ``X | None``); None if there is none."""
+    for a in (annotation, *get_args(annotation)):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a.model_fields.get(part) if isinstance(part, str) else None
+        if get_origin(a) is dict and isinstance(part, str) or get_origin(a) is list and isinstance(part, int):
+            return get_args(a)[-1]
+    return None
+
+
+def range_at(model: type[BaseModel], loc: tuple, factor: float = 1.0, unit: str = "") -> str:
+    """'allowed (0, 1000] um' for the field at a validation error's ``loc`` (sections, tables, list items)."""
+    info: Any = model
+    for part in loc:
+        info = _inner(getattr(info, "annotation", info), part)
+        if info is None:
+            return ""
+    return interval_text(*field_bounds(info), factor=factor, unit=unit)
+
+
 def _range_text(model: type[BaseModel], loc: tuple, factor: float, unit: str) -> str:
     """'allowed (0, 1000] um' for the field at ``loc``."""
-    cls: Any = model
-    info = None
-    for part in loc:
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
-            return ""
-        info = cls.model_fields[part]
-        cls = info.annotation
-    return interval_text(*field_bounds(info), factor=factor, unit=unit) if info is not None else ""
+    return range_at(model, loc, factor, unit)
 
 
 def _shown(field: str) -> str:
@@ -93,7 +107,7 @@ def format_errors(err: ValidationError, given: dict) -> list[str]:
     for e in err.errors():
         loc = tuple(e["loc"])
         path, value, factor = _user_field(loc, given)
-        unit = given[loc][0].rpartition("_")[2] if loc in given else ""
+        unit = given[loc][0].rpartition("_")[2] if loc in given else key_unit(str(loc[-1]))
         if e["type"] == "missing":
             hint = " (give a unit, e.g. " + str(loc[-1])[:-2] + "_um)" if str(loc[-1]).endswith("_m") else ""
             out.append(f"{path}: missing required field{hint}")

@@ -62,6 +62,16 @@ def _remember(key: str, mesh: Mesh) -> None:
         _MEMORY.popitem(last=False)
 
 
+def checked_cache(folder: str) -> str:
+    """``folder`` if the mesh cache can live there (a folder, or a path where one can be made), checked
+    before any work; else :class:`~probe_fem.errors.InputError` naming $PROBE_FEM_CACHE if it is set."""
+    from probe_fem.io import check_writable
+
+    named = "PROBE_FEM_CACHE" if os.environ.get("PROBE_FEM_CACHE") == folder else "mesh cache"
+    check_writable(folder, folder=True, option=named)
+    return folder
+
+
 def store_cached(folder: str, key: str, mesh: Mesh) -> None:
     """Save a mesh as NPZ in ``folder`` (arrays only, no pickles), atomically."""
     with atomic_path(Path(folder) / f"{key}.npz") as tmp:

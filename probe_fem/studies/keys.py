@@ -14,23 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from probe_fem.design.messages import field_bounds, format_errors, interval_text
+from probe_fem.design.messages import format_errors
 from probe_fem.design.schema import Design
-from probe_fem.units import split_unit, to_si
+from probe_fem.units import key_unit, split_unit, to_si
 
-_UNIT_TEXT = {"W_mK": "W/(m·K)", "kg_m3": "kg/m³", "J_kgK": "J/(kg·K)", "W": "W", "K": "K"}
-
-
-def key_unit(key: str) -> str:
-    """Unit text of a dotted design key from its suffix: ``body.length_um`` → ``um``."""
-    last = key.rpartition(".")[2]
-    parsed = split_unit(last)
-    if parsed:
-        return parsed[1]
-    for suffix, text in _UNIT_TEXT.items():
-        if last.endswith("_" + suffix):
-            return text
-    return ""
+__all__ = ["apply_overrides", "field_errors", "key_unit", "resolve_key"]
 
 
 def _numeric(v: Any) -> bool:
@@ -91,18 +79,9 @@ def apply_overrides(raw: dict, overrides: dict[str, float]) -> dict:
 
 def field_errors(raw: dict, key: str, value: float) -> list[str]:
     """Field-range problems (pydantic) of the base design with one value changed; consistency not checked."""
-    from probe_fem.design.schema import Material
-
     si, given = to_si(apply_overrides(raw, {key: value}))
     try:
         Design.model_validate(si)
     except ValidationError as exc:
-        msgs = format_errors(exc, given)
-        parts = key.split(".")
-        if parts[0] == "materials" and len(parts) == 3 and parts[2] in Material.model_fields:
-            # design.py gives no range inside the dict
-            rng = interval_text(*field_bounds(Material.model_fields[parts[2]]))
-            unit = key_unit(key)
-            msgs = [m if "allowed" in m or not rng else f"{m} ({rng}{' ' + unit if unit else ''})" for m in msgs]
-        return msgs
+        return format_errors(exc, given)
     return []

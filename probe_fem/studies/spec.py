@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -59,6 +60,7 @@ from probe_fem.design.load import embedded_design_path, parse_design, read_toml
 from probe_fem.design.messages import field_bounds, interval_text
 from probe_fem.design.schema import Design, DesignError
 from probe_fem.errors import InputError
+from probe_fem.io import check_depth, parse_toml, read_text
 from probe_fem.studies.keys import field_errors, key_unit, resolve_key
 from probe_fem.studies.parameters import DEFAULT_RANGES, DISTRIBUTIONS, Parameter, default_range
 
@@ -218,11 +220,30 @@ def _format_study_errors(err: ValidationError) -> list[str]:
     return out
 
 
-def _design_path(text: str, base_dir: Path) -> Path:
+EMBEDDED = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # embedded:<name>, a design shipped in the package
+
+
+def _design_path(text: str, base_dir: Path, fail: Callable[[str], StudyError]) -> Path:
     if text.startswith("embedded:"):
-        return embedded_design_path(text.partition(":")[2])
+        name = text.partition(":")[2]
+        path = embedded_design_path(name) if EMBEDDED.fullmatch(name) else None
+        if path is None or not path.is_file():
+            known = sorted(p.stem for p in embedded_design_path().parent.glob("*.toml"))
+            raise fail(f"no embedded design {name!r}; allowed: {', '.join('embedded:' + k for k in known)}")
+        return path
     p = Path(text)
     return p if p.is_absolute() else base_dir / p
+
+
+def _read_base(text: str, base_dir: Path, source: str) -> tuple[Path, dict[str, Any]]:
+    """The base design's path and raw mapping; one StudyError naming ``study.design`` if it cannot be read
+    (no such file, a NUL in the path, not UTF-8, not TOML, nested too deeply)."""
+
+    def fail(message: str) -> StudyError:
+        return StudyError([f"study.design = {text!r}: {message}"], source)
+
+    path = _design_path(text, base_dir, fail)
+    return path, parse_toml(read_text(path, lambda m: fail(f"{path}: {m}")), lambda m: fail(f"{path}: {m}"))
 
 
 def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs: list[str]) -> Parameter | None:
@@ -334,19 +355,14 @@ def _value_name(v: float, lo: float | None, hi: float | None) -> str:
 
 def parse_study(raw: dict[str, Any], source: str = "study", base_dir: Path = Path(".")) -> Study:
     """Validate a study mapping (as read from TOML); the base design path is relative to ``base_dir``."""
+    check_depth(raw, lambda message: StudyError([message], source))
     try:
         sf = StudyFile.model_validate(raw)
     except ValidationError as exc:
         raise StudyError(_format_study_errors(exc), source) from None
     s = sf.study
     msgs: list[str] = []
-    design_path = _design_path(s.design, base_dir)
-    try:
-        base_raw = tomllib.loads(design_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise StudyError([f"study.design = {s.design!r}: cannot read {design_path}: {exc.strerror}"], source) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError([f"study.design = {s.design!r}: not valid TOML: {exc}"], source) from None
+    design_path, base_raw = _read_base(s.design, base_dir, source)
     try:
         base = parse_design(base_raw, str(design_path))
     except DesignError as exc:

@@ -44,15 +44,25 @@ def _suffix_of(fmt: str) -> str:
     return next(s for s, f in _SUFFIX.items() if f == fmt)
 
 
-def export(cal, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``cal`` to ``path`` atomically in ``fmt`` (default: from the suffix)."""
+def target_format(path: str | Path, fmt: str | None = None) -> str:
+    """The format to write ``path`` in: ``fmt``, or the one its suffix names; checked before any work.
+
+    Raises :class:`ExportError` for an unknown format or a suffix that is not the format's."""
     path = Path(path)
     by_suffix = _SUFFIX.get(path.suffix.lower())
     name = fmt or by_suffix
     if name not in _WRITERS:
-        raise ExportError(f"format = {fmt or path.suffix!r}: allowed {', '.join(formats())}")
+        allowed = ", ".join(f"{f} ({_suffix_of(f)})" for f in formats())
+        raise ExportError(f"file {str(path)!r}: format {fmt or path.suffix or '(no suffix)'!r}; allowed {allowed}")
     if fmt and by_suffix != fmt:
-        raise ExportError(f"--out = {str(path)!r}: a {fmt} file must end in {_suffix_of(fmt)}, not {path.suffix!r}")
+        raise ExportError(f"file {str(path)!r}: a {fmt} file must end in {_suffix_of(fmt)}, not {path.suffix!r}")
+    return name
+
+
+def export(cal, path: str | Path, fmt: str | None = None) -> Path:
+    """Write ``cal`` to ``path`` atomically in ``fmt`` (default: from the suffix)."""
+    path = Path(path)
+    name = target_format(path, fmt)
     with atomic_path(path) as tmp:
         _WRITERS[name](cal, tmp)
     return path
