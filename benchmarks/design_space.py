@@ -106,8 +106,15 @@ def report(con, rows: list[dict]) -> None:
     for col in ("planform-tip-legs", "drawn", "refused", "accepted", "calibrated", "failed"):
         t.add_column(col, justify="right")
     for combo, c in s["per_combination"].items():
-        acc = c["calibrated"] + c["failed"]
-        t.add_row(combo, str(sum(c.values())), str(c["refused"]), str(acc), str(c["calibrated"]), str(c["failed"]))
+        acc = c.get("calibrated", 0) + c.get("failed", 0)
+        t.add_row(
+            combo,
+            str(sum(c.values())),
+            str(c.get("refused", 0)),
+            str(acc),
+            str(c.get("calibrated", 0)),
+            str(c.get("failed", 0)),
+        )
     con.print(t)
     m, n = s["mesh_refine_1_s"], s["tets_refine_1"]
     if m["p50"] is not None:

@@ -285,7 +285,7 @@ def pm_z_stack(pm) -> float:
 BAD = [
     (
         {"body": {"length_um": 9.0}},
-        ["body.length_um", "taper"],
+        ["body.length_um", "taper to the stripes"],
     ),
     (
         {"body": {"planform": "v", "arm_width_um": 7.0, "opening_angle_deg": 30.0, "end_length_um": 8.0}},
@@ -301,6 +301,14 @@ BAD = [
             "electrode": {"width_um": 3.0},
         },
         ["body.end_length_um", "hold the coated tip"],
+    ),
+    (
+        {
+            "body": {"planform": "v", "arm_width_um": 4.0, "opening_angle_deg": 30.0, "end_length_um": 7.0},
+            "electrode": {"width_um": 3.0},
+            "thermocouple": {"tip_legs": "sides", "tip_leg_gap_um": None},
+        },
+        ["body.end_length_um", "turn around the tip"],
     ),
     ({"body": {"planform": "v"}}, ["body.arm_width_um", "body.opening_angle_deg", "body.end_length_um", "missing"]),
     ({"body": {"end_width_um": 4.0}}, ["body.end_width_um", "only used by planform = 'tapered'"]),

@@ -309,12 +309,7 @@ def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
             )
     elif tc.tip_legs == "sides" and tc.tip_leg_width_m is not None and tc.tip_leg_width_m > 2 * half_foot:
         c.fail(("thermocouple", "tip_leg_width_m"), "a stripe wider than the tip's face: must be <=", 2 * half_foot)
-    if tc.tip_legs == "back":  # the legs' taper to the stripes starts a leg width past the root (or the plate)
-        need_back = d.tip.setback_m + 2 * half_foot + 1.5 * tc.leg_width_m + d.leg_taper_length
-        where = ("body", "end_length_m") if b.planform == "v" else ("body", "length_m")
-        room = b.end_length_m if b.planform == "v" else b.length_m
-        if room is not None and room <= need_back:
-            c.fail(where, "must hold the tip and the legs' taper to its stripes (45° edges): must be >", need_back)
+    _check_route(c, d, half_foot)
     if b.planform == "v":
         assert b.end_length_m is not None
         if d.tip.setback_m + 2 * half_foot > b.end_length_m:
@@ -331,6 +326,26 @@ def _check_on_tip(c: _Check, d: Design, half_foot: float) -> None:
         key = "end_width_m" if b.planform == "tapered" else "width_m"
         legs = " with the legs around it" if tc.tip_legs == "sides" else ""
         c.fail(("body", key), f"the coated tip{legs} is wider than the body where it stands: needs", need)
+
+
+def _check_route(c: _Check, d: Design, half_foot: float) -> None:
+    """The legs' route to the tip runs forward (towards the tip) from the root, or from a v's end plate: the
+    body (the plate) must hold the tip and what the route does in front of it."""
+    tc, b, w = d.thermocouple, d.body, d.thermocouple.leg_width_m
+    v = b.planform == "v"
+    if tc.tip_legs == "back":  # a leg width of straight run, the 45° taper, half a leg width to the footprint
+        need, what = 1.5 * w + d.leg_taper_length, "the legs' taper to the stripes (45° edges)"
+    elif tc.tip_legs == "sides":  # a leg width in front of the footprint, and off a v's arm a leg width of jog
+        y_body = tc.leg_gap_m / 2 + w / 2
+        need = 2 * w if v else 2.5 * w + abs(half_foot + 1.1 * w - y_body)
+        what = "the legs' turn around the tip (with its 45° jog)"
+    else:
+        need, what = 1.5 * w, "the legs' run to the tip's pads"
+    need += d.tip.setback_m + 2 * half_foot
+    room = b.end_length_m if v else b.length_m
+    if room is not None and room <= need:
+        key = ("body", "end_length_m") if v else ("body", "length_m")
+        c.fail(key, f"must hold the coated tip and {what}: must be >", need)
 
 
 def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
