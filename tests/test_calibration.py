@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from probe_fem.calibration.schema import Calibration, CalibrationError, json_schema
+from probe_fem.calibration.schema import Calibration, CalibrationError, embedded_calibration_path, json_schema
 from probe_fem.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def test_files_validate_against_schema(source, tiny_calibration, tmp_path):
     import jsonschema
 
     if source == "shipped":
-        data = json.loads((ROOT / "calib" / "ntistp.json").read_text())
+        data = json.loads(embedded_calibration_path().read_text())
     else:
         data = json.loads(tiny_calibration.save(tmp_path / "c.json").read_text())
     jsonschema.validate(data, json.loads((ROOT / "calib" / "schema.json").read_text()))
@@ -65,7 +65,7 @@ def test_files_validate_against_schema(source, tiny_calibration, tmp_path):
 def test_round_trip_is_exact(tiny_calibration, tmp_path):
     path = tiny_calibration.save(tmp_path / "c.json")
     assert Calibration.load(path) == tiny_calibration
-    assert Calibration.load(ROOT / "calib" / "ntistp.json").probe == "ntistp"
+    assert Calibration.load(embedded_calibration_path()).probe == "ntistp"
 
 
 def _text(cal, **change):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from probe_fem.calibration.schema import embedded_calibration_path
 from probe_fem.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "calib" / "ntistp.json"
+SHIPPED = embedded_calibration_path()
 DESIGN = ROOT / "geometry" / "ntistp.toml"
 STUDY = ROOT / "examples" / "ntistp-uncertainty.toml"
 KINDS = ("binary", "deep", "long", "nul", "folder", "missing")
@@ -27,9 +29,11 @@ def _bad_files(d: Path) -> dict[str, dict[str, str]]:
     (d / "binary.toml").write_bytes(bytes(range(256)) * 4)
     (d / "deep.toml").write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
     (d / "deep.json").write_text("[" * 2000 + "]" * 2000, encoding="utf-8")
-    long = DESIGN.read_text(encoding="utf-8").replace("length_um = 16.22", "length_um = " + "9" * 5000)
+    long = re.sub(
+        r"^length_um = \S+", "length_um = " + "9" * 5000, DESIGN.read_text(encoding="utf-8"), count=1, flags=re.M
+    )
     (d / "long.toml").write_text(long, encoding="utf-8")
-    (d / "long.json").write_text(SHIPPED.read_text().replace('"dofs": 15482', '"dofs": ' + "9" * 5000))
+    (d / "long.json").write_text(re.sub(r'"dofs": \d+', '"dofs": ' + "9" * 5000, SHIPPED.read_text(), count=1))
     (d / "folder").mkdir()
     toml = {k: str(d / f"{k}.toml") for k in ("binary", "deep", "long")}
     toml.update(nul=str(d / "a\0b.toml"), folder=str(d / "folder"), missing=str(d / "absent.toml"))

@@ -27,6 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probe_fem.calibration import Calibration, CalibrationError
+from probe_fem.calibration.schema import embedded_calibration_path
 from probe_fem.cli.common import bounded
 from probe_fem.cli.main import main
 from probe_fem.cli.plan import duration
@@ -34,7 +35,7 @@ from probe_fem.design import DesignError, parse_design
 from probe_fem.studies.spec import StudyError, parse_study
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "calib" / "ntistp.json"
+SHIPPED = embedded_calibration_path()
 STUDY = ROOT / "examples" / "ntistp-uncertainty.toml"
 
 WEIRD = st.one_of(

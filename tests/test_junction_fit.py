@@ -16,11 +16,12 @@ from probe_fem.analysis.junction_fit import fit_junction
 from probe_fem.analysis.landauer import BreitWigner, Flat, Junction
 from probe_fem.analysis.noise import NoiseModel
 from probe_fem.calibration import Calibration
+from probe_fem.calibration.schema import embedded_calibration_path
 from probe_fem.cli.main import main
 from probe_fem.constants import G0
 
 ROOT = Path(__file__).resolve().parents[1]
-CAL = Calibration.load(ROOT / "calib" / "ntistp.json")
+CAL = Calibration.load(embedded_calibration_path())
 BIAS = {"LUMO": [0.74, 0.95, 1.08, 1.18, 1.27], "HOMO": [0.44, 0.58, 0.68, 0.76, 0.82]}
 
 
@@ -113,7 +114,7 @@ def test_simulate_analyze_fit_junction_from_the_command_line(tmp_path):
                 "--spread",
                 "0",
                 "--calibration",
-                str(ROOT / "calib" / "ntistp.json"),
+                str(embedded_calibration_path()),
                 "--out",
                 str(traces),
             ]
@@ -126,7 +127,7 @@ def test_simulate_analyze_fit_junction_from_the_command_line(tmp_path):
                 "analyze",
                 str(traces),
                 "--calibration",
-                str(ROOT / "calib" / "ntistp.json"),
+                str(embedded_calibration_path()),
                 "--out",
                 str(tmp_path / "a.png"),
             ]

@@ -16,6 +16,7 @@ import pytest
 
 import probe_fem.pipeline as pipeline
 from probe_fem.calibration import Calibration
+from probe_fem.calibration.schema import embedded_calibration_path
 from probe_fem.errors import InputError
 
 
@@ -109,7 +110,7 @@ def test_a_calibration_file_named_like_a_result_is_refused_before_writing(tiny_r
 
 # ---------------------------------------------------------------- output paths and the cache, checked before work
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "calib" / "ntistp.json"
+SHIPPED = embedded_calibration_path()
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from probe_fem.analysis.landauer import preset
 from probe_fem.analysis.noise import NoiseModel
 from probe_fem.analysis.traces import TraceError, Traces
 from probe_fem.calibration import Calibration
+from probe_fem.calibration.schema import embedded_calibration_path
 
 # ------------------------------------------------------------------ hypothesis profiles
 settings.register_profile(
@@ -63,7 +64,7 @@ def bounded(n: int) -> settings:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "calib" / "ntistp.json"
+SHIPPED = embedded_calibration_path()
 CAL = Calibration.load(SHIPPED)
 QUIET = NoiseModel.white_only(1e-9)
 PERIOD = 1 / 12.25

@@ -400,3 +400,10 @@ def now_utc() -> str:
     fixed = os.environ.get("SOURCE_DATE_EPOCH", "")
     when = datetime.fromtimestamp(int(fixed), UTC) if fixed.isdigit() else datetime.now(UTC)
     return when.replace(microsecond=0).isoformat()
+
+
+def embedded_calibration_path(name: str = "ntistp") -> Path:
+    """A calibration shipped inside the package (the reference's, as ``probe-fem calibrate`` makes it)."""
+    from importlib import resources
+
+    return Path(str(resources.files("probe_fem.calibration") / "data" / f"{name}.json"))

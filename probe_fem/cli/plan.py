@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -175,7 +174,7 @@ def _levels(args: argparse.Namespace) -> tuple[float, float, str]:
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.plan import Acquisition, plan
-    from probe_fem.calibration.schema import Calibration
+    from probe_fem.calibration.schema import Calibration, embedded_calibration_path
     from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_plan
 
@@ -203,13 +202,6 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     for f in files:
         console.print(f"wrote {f}")
     return 0
-
-
-def embedded_calibration_path() -> Path:
-    """The NTISTP calibration shipped inside the package (a copy of calib/ntistp.json)."""
-    from importlib import resources
-
-    return Path(str(resources.files("probe_fem.calibration") / "data" / "ntistp.json"))
 
 
 def _print(console: Console, p: Any, origin: str) -> None:
