@@ -120,3 +120,14 @@ def test_cli_rejects_malformed_toml_and_missing_file(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path / "absent.toml"), "--out", str(tmp_path / "o")]) == 2
     assert "cannot read file" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_variant_is_validated_like_a_loaded_design():
+    """Design.with_values derives a variant and applies every rule; pydantic's model_copy would not."""
+    d = load_design()
+    longer = d.with_values({"body.length_m": 2e-5, "materials.au_film.k_W_mK": 150.0})
+    assert longer.body.length_m == 2e-5 and longer.materials["au_film"].k_W_mK == 150.0
+    with pytest.raises(DesignError, match="body.length_m = 6e-06: must hold the coated tip"):
+        d.with_values({"body.length_m": 6e-6})  # fits the schema, not the tip
+    with pytest.raises(DesignError, match="body.lenght_m: names no field"):
+        d.with_values({"body.lenght_m": 2e-5})

@@ -29,8 +29,7 @@ UM = 1e-6
 
 def _uniform(d: Design, k: float = 2.5) -> Design:
     """The same geometry with one material everywhere (k in W/(m·K))."""
-    mats = {n: m.model_copy(update={"k_W_mK": k}) for n, m in d.materials.items()}
-    return d.model_copy(update={"materials": mats})
+    return d.with_values({f"materials.{n}.k_W_mK": k for n in d.materials})
 
 
 def _section_mean(model, T: np.ndarray, x: float, half: float = 0.25 * UM) -> float:
@@ -161,7 +160,7 @@ def _tapered_resistance(d: Design) -> float:
 def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
     d = load_design(path)
     dL = 0.25 * (d.body.length_m - (d.body.end_length_m or 0.0))
-    longer = d.model_copy(update={"body": d.body.model_copy(update={"length_m": d.body.length_m + dL})})
+    longer = d.with_values({"body.length_m": d.body.length_m + dL})
     R = [solve_steady(build_model(x, refine=0.5))[0].R_P for x in (d, longer)]
     if d.body.planform == "v":
         expected = dL / math.cos(math.radians(d.body.opening_angle_deg / 2)) / _sum_kA_v(d)

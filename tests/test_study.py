@@ -93,9 +93,7 @@ def test_serial_run_records_every_design_once_and_the_failed_point(serial, list_
     # R_P grows with the body length by ΔL / Σ kᵢAᵢ of the cross-section; it falls with k_Au, a little less
     # than 1/k_Au (the Au films carry most of the heat, SiN and Cr the rest)
     d = load_design(folder / "tiny.toml")
-    d250 = d.model_copy(
-        update={"materials": {**d.materials, "au_film": d.materials["au_film"].model_copy(update={"k_W_mK": 250.0})}}
-    )
+    d250 = d.with_values({"materials.au_film.k_W_mK": 250.0})
     assert R[3] - R[5] == pytest.approx((20 - 18.28) * 1e-6 / sum_kA_rectangular(d250), rel=0.03)
     assert 0.85 * 250 / 150 < R[1] / R[5] < 250 / 150
     assert np.isnan(R[2]) and R[1] == R[4]

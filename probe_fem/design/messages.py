@@ -7,7 +7,7 @@ from typing import Any, get_args, get_origin
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
-from probe_fem.design.schema import Design
+from probe_fem.design.schema import RULES_ERROR, Design
 from probe_fem.units import LENGTH_UNITS, key_unit
 
 
@@ -105,6 +105,9 @@ def format_errors(err: ValidationError, given: dict) -> list[str]:
     """One message per pydantic error: the key as the user wrote it, its value, the allowed range."""
     out = []
     for e in err.errors():
+        if e["type"] == RULES_ERROR:  # the model's rules: already one message each
+            out.extend(e["ctx"]["messages"])
+            continue
         loc = tuple(e["loc"])
         path, value, factor = _user_field(loc, given)
         unit = given[loc][0].rpartition("_")[2] if loc in given else key_unit(str(loc[-1]))

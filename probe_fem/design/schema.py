@@ -26,14 +26,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from probe_fem import paper
 from probe_fem.errors import InputError
 
 ORIGINS = ("paper", "literature", "fitted", "estimated")
+RULES_ERROR = "design_rules"  # the pydantic error type of broken cross-field rules; its context lists them
 
 
 class DesignError(InputError):
@@ -176,6 +179,35 @@ class Design(_Section):
     measured: Measured = Measured()
     materials: dict[str, Material]
     provenance: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _obeys_the_rules(self, info: ValidationInfo) -> Design:
+        """Every rule across fields (:mod:`probe_fem.design.rules`), in the user's keys if the context has them."""
+        from probe_fem.design.rules import problems
+
+        found = problems(self, (info.context or {}).get("given"))
+        if found:
+            raise PydanticCustomError(RULES_ERROR, "{summary}", {"summary": "; ".join(found), "messages": found})
+        return self
+
+    def with_values(self, updates: Mapping[str, Any]) -> Design:
+        """A variant with values changed by dotted SI key (``{"body.length_m": 2e-5, "materials.au_film.k_W_mK":
+        150}``), validated as a loaded design is: a variant that breaks a rule is a :class:`DesignError`."""
+        from probe_fem.design.messages import format_errors
+
+        data = self.model_dump()
+        for key, value in updates.items():
+            *head, last = key.split(".")
+            node: Any = data
+            for part in head:
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or last not in node:
+                raise DesignError([f"{key}: names no field of the design"], self.name)
+            node[last] = value
+        try:
+            return Design.model_validate(data)
+        except ValidationError as exc:
+            raise DesignError(format_errors(exc, {}), self.name) from None
 
     # ----- derived geometry (metres, radians) -----
     @property
