@@ -124,11 +124,16 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield stage.path(target)
 
 
+def write_text(target: str | Path, text: str) -> Path:
+    """Write UTF-8 text, atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(target)
+
+
 def write_json(target: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return Path(target)
+    return write_text(target, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def write_vtu(target: str | Path, p, t, point_data: dict, cell_data: dict) -> Path:

@@ -24,9 +24,13 @@ settings.load_profile("ci")
 
 def pytest_configure(config):
     """One mesh cache for the whole session (meshes are deterministic and keyed by all they depend on):
-    every test and every command the tests start finds a mesh made once; removed at the end."""
+    every test, every xdist worker and every command the tests start finds a mesh made once; the
+    process that made the folder removes it at the end."""
+    if os.environ.get("PROBE_FEM_TEST_CACHE"):  # an xdist worker: the controller's folder
+        os.environ["PROBE_FEM_CACHE"] = os.environ["PROBE_FEM_TEST_CACHE"]
+        return
     config._probe_fem_cache = tempfile.mkdtemp(prefix="probe-fem-test-meshes-")
-    os.environ["PROBE_FEM_CACHE"] = config._probe_fem_cache
+    os.environ["PROBE_FEM_CACHE"] = os.environ["PROBE_FEM_TEST_CACHE"] = config._probe_fem_cache
 
 
 def pytest_unconfigure(config):

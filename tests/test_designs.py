@@ -19,11 +19,13 @@ from probe_fem.cli.main import main
 from probe_fem.design import load_design
 from probe_fem.design.load import parse_design
 from probe_fem.design.schema import Design, DesignError
+from probe_fem.mesh.cache import default_cache
 from probe_fem.mesh.probe import Layout, build_mesh
 from probe_fem.model.steady import build_model, solve_steady
 from probe_fem.physics.conduction import element_volumes
 
 LIBRARY = sorted((Path(__file__).parents[1] / "geometry").glob("*.toml"))
+CACHE = default_cache()  # the session's mesh folder (conftest)
 UM = 1e-6
 
 
@@ -95,7 +97,7 @@ def _area_per_width(d: Design) -> tuple[float, float]:
 
 def test_tapered_body_follows_the_1d_integral():
     d = _uniform(_tapered())
-    model = build_model(d)
+    model = build_model(d, cache=CACHE)
     report, T = solve_steady(model)
     k, q = 2.5, report.power
     t_full, t_el = _area_per_width(d)
@@ -115,7 +117,7 @@ def test_tapered_body_follows_the_1d_integral():
 
 def test_v_shaped_body_follows_the_1d_integral_along_its_arms():
     d = _uniform(_v())
-    model = build_model(d)
+    model = build_model(d, cache=CACHE)
     report, T = solve_steady(model)
     k, q = 2.5, report.power
     t_full, t_el = _area_per_width(d)
@@ -161,7 +163,7 @@ def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
     d = load_design(path)
     dL = 0.25 * (d.body.length_m - (d.body.end_length_m or 0.0))
     longer = d.with_values({"body.length_m": d.body.length_m + dL})
-    R = [solve_steady(build_model(x, refine=0.5))[0].R_P for x in (d, longer)]
+    R = [solve_steady(build_model(x, refine=0.5, cache=CACHE))[0].R_P for x in (d, longer)]
     if d.body.planform == "v":
         expected = dL / math.cos(math.radians(d.body.opening_angle_deg / 2)) / _sum_kA_v(d)
     elif d.body.planform == "tapered":  # the taper's slope changes too: ∫ dx / ΣkA(x) up to the tip's region
@@ -200,7 +202,7 @@ def test_every_leg_layout_has_the_analytic_junction_band_and_balances_heat(layou
     if layout == "shell":
         _drop(raw, "thermocouple", "tip_leg_width_um")
     d = parse_design(raw)
-    model = build_model(d)
+    model = build_model(d, cache=CACHE)
     V = element_volumes(model.probe.mesh)[model.probe.mesh.skfem.subdomains["tc_junction"]].sum()
     assert V == pytest.approx(_junction_band_volume(d), rel=1e-6)  # planar faces: the mesh volume is exact
     report, _ = solve_steady(model)
@@ -211,9 +213,9 @@ def test_a_cone_tip_with_a_spherical_cap_has_the_analytic_cap_and_core():
     raw = copy.deepcopy(raw_reference())
     raw["tip"].update({"shape": "cone", "apex_radius_nm": 400, "base_um": 4.0})
     raw["thermocouple"]["junction_below_apex_nm"] = 450
-    raw["mesh"] = {"size_apex_nm": 20, "size_tc_nm": 30, "size_far_um": 0.5}
+    raw["mesh"] = {"size_apex_nm": 40, "size_tc_nm": 60, "size_far_um": 0.8}
     d = parse_design(raw)
-    pm = build_mesh(d)
+    pm = build_mesh(d, cache=CACHE)
     m = pm.mesh.skfem
     th, a = d.face_angle, d.tip.apex_radius_m
     facets = m.p[:, m.facets[:, m.boundaries["apex"]]]
@@ -228,7 +230,7 @@ def test_a_cone_tip_with_a_spherical_cap_has_the_analytic_cap_and_core():
     cap = math.pi * cap_h * cap_h * (3 * r0 - cap_h) / 3
     core = element_volumes(pm.mesh)[m.subdomains["tip"]].sum()
     assert core == pytest.approx(cone + cap, rel=0.02)
-    report, _ = solve_steady(build_model(d))
+    report, _ = solve_steady(build_model(d, cache=CACHE))
     assert report.balance_error < 1e-9 and 1e4 < report.R_P < 1e6
 
 
@@ -237,7 +239,7 @@ def test_legs_keep_their_width_to_the_taper_and_narrow_to_the_stripe_at_the_tip(
     then the stripe width from the tip's foot to the footprint."""
     from probe_fem.mesh.probe import leg_widths
 
-    d, pm = tiny_design, build_mesh(tiny_design)
+    d, pm = tiny_design, build_mesh(tiny_design, cache=CACHE)
     tc = d.thermocouple
     foot = d.body.length_m - d.tip.setback_m - 2 * d.coated_half_foot - tc.leg_width_m / 2
     start = foot - d.leg_taper_length
@@ -267,7 +269,7 @@ def test_a_cone_tip_meshes_at_the_coarse_level_on_every_planform(planform):
     from probe_fem.mesh.probe import build_meshes
     from probe_fem.mesh.sizing import bounds
 
-    coarse, fine = build_meshes(d, [0.5, 1.0])
+    coarse, fine = build_meshes(d, [0.5, 1.0], cache=CACHE)
     assert coarse.attempt == 0 and 0 < coarse.mesh.n_elements < fine.mesh.n_elements
     m = coarse.mesh.skfem
     stripes = np.concatenate([m.subdomains["tc_au"], m.subdomains["tc_cr"]])
@@ -364,7 +366,7 @@ def test_library_designs_need_no_mesh_table_and_say_where_every_value_comes_from
 def test_every_library_design_calibrates_to_a_coarse_accuracy(path):
     from probe_fem.pipeline import calibrate
 
-    run = calibrate(path, accuracy=0.03, cache=None, network=False)
+    run = calibrate(path, accuracy=0.03, network=False)
     assert run.adaptive is not None and run.adaptive.met
     assert run.steady.balance_error < 1e-9 and run.steady.breakdown_error < 1e-9
     cal, dyn = run.calibration, run.dynamics
@@ -382,7 +384,7 @@ def test_error_estimate_on_the_v_design_against_richardson():
     d = load_design(Path(__file__).parents[1] / "geometry" / "ntistp-v.toml")
     levels = []
     for f in (0.25, 0.5, 1.0):
-        model = build_model(d, refine=f)
+        model = build_model(d, refine=f, cache=CACHE)
         report, T = solve_steady(model)
         levels.append((model, report, T))
     R_rich = richardson([r.R_P for _, r, _ in levels], 2.0)
