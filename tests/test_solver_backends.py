@@ -75,3 +75,18 @@ def _pardiso_solve(K):
     solver.factorize(upper)
     return lambda b: solver.solve(upper, b)
 
+
+def test_preconditioned_gmres_equals_a_complex_factorization(tiny_dynamics):
+    """Above the slowest rate the check solves (K + iωM)T = f by GMRES on the real factor of K + ωM."""
+    from probe_fem.physics import frequency
+
+    ts = tiny_dynamics.system
+    tau1 = tiny_dynamics.modes.tau[0]
+    for w in np.array([2.0, 30.0, 1e3]) / tau1:
+        T = frequency.shifted_solve(ts, float(w))
+        assert T is not None
+        A = (ts.K + 1j * w * ts.M).astype(complex)
+        ref = solvers.superlu(A)(ts.f.astype(complex))
+        backward = np.linalg.norm(A @ T - ts.f) / (abs(A).sum(axis=0).max() * np.linalg.norm(T) + np.linalg.norm(ts.f))
+        assert backward <= frequency.BACKWARD_ERROR
+        assert abs(ts.sensor @ T - ts.sensor @ ref) <= 1e-10 * abs(ts.sensor @ ref)

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from probe_fem.physics.pole_residue import PoleResidue
-from probe_fem.physics.solvers import factorize
+from probe_fem.physics.solvers import direct_backend, factorize
 from probe_fem.physics.transient import ThermalSystem
 
 
@@ -75,19 +75,79 @@ class _Basis:
         return self.cols[-1]
 
 
+#: normwise backward error ‖f − A T‖₂ / (‖A‖₁‖T‖₂ + ‖f‖₂) at which an iterative solve counts as direct: a
+#: solution of the full system perturbed by 1e-15 relative (SuperLU's factorization reaches ~1e-17 here)
+BACKWARD_ERROR = 1e-15
+
+
 def direct(ts: ThermalSystem, omega: np.ndarray) -> np.ndarray:
     """Thermocouple response (K/W) from solves of the full system (K + iωM) T = f at each ω (rad/s).
 
     Below the slowest relaxation rate the fixed point T ← K⁻¹(f − iωM T) on the factor of K converges
-    (contraction ω·τ₁) to round-off; otherwise, or if it stalls, a complex factorization solves it.
+    (contraction ω·τ₁) to round-off.  Otherwise GMRES preconditioned by the real Cholesky factor of
+    K + ωM (:func:`shifted_solve`) solves it to the backward error of a direct solver; if it stalls, or
+    without a real Cholesky backend, a complex factorization solves it.
     """
     out = []
     for w in np.atleast_1d(omega):
         T = _low_frequency(ts, float(w))
         if T is None:
+            T = shifted_solve(ts, float(w))
+        if T is None:
             T = factorize((ts.K + 1j * w * ts.M).astype(complex))(ts.f.astype(complex))
         out.append(ts.sensor @ T)
     return np.array(out)
+
+
+def shifted_solve(
+    ts: ThermalSystem, w: float, eta: float = BACKWARD_ERROR, max_iter: int = 60, passes: int = 3
+) -> np.ndarray | None:
+    """(K + iωM) T = f for ω in rad/s by GMRES preconditioned by the real factor P of K + ωM; None if it stalls.
+
+    The eigenvalues of (K + iωM)P⁻¹ are (λ + iω)/(λ + ω) for the relaxation rates λ: the straight
+    segment from i to 1, at distance 1/√2 from 0, so GMRES gains ~0.4 digits an iteration whatever the
+    mesh.  The answer is accepted only when the true residual of the full system gives a backward error
+    ≤ ``eta``; each of ``passes`` rounds of up to ``max_iter`` iterations solves for the remaining residual.
+    """
+    n = ts.K.shape[0]
+    if direct_backend(n) == "SuperLU":
+        return None  # without a fast real factor, one complex factorization is cheaper
+    A = (ts.K + 1j * w * ts.M).tocsr()
+    precondition = factorize(ts.K + w * ts.M)
+    f = ts.f.astype(complex)
+    norm_A = float(abs(A).sum(axis=0).max())  # ‖A‖₁ ≥ ‖A‖₂ (A is symmetric)
+    size = float(np.linalg.norm(precondition(ts.f)))  # ‖P⁻¹f‖₂ ≈ ‖T‖₂ within √2
+    T, r = np.zeros(n, complex), f
+    for _ in range(passes):
+        T = T + _gmres(A, precondition, r, eta * (norm_A * size + float(np.linalg.norm(f))) / 2, max_iter)
+        r = f - A @ T
+        if np.linalg.norm(r) <= eta * (norm_A * np.linalg.norm(T) + np.linalg.norm(f)):
+            return T
+    return None
+
+
+def _gmres(A, precondition, b: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """Right-preconditioned GMRES from 0 for A x = b: stops when ‖b − A x‖₂ ≤ ``tol`` or after ``max_iter``."""
+    V = np.zeros((max_iter + 1, b.size), complex)
+    H = np.zeros((max_iter + 1, max_iter), complex)
+    beta = float(np.linalg.norm(b))
+    V[0] = b / beta
+    y = np.zeros(0, complex)
+    for j in range(max_iter):
+        v = A @ precondition(V[j])
+        for _ in range(2):  # classical Gram-Schmidt, twice
+            h = V[: j + 1].conj() @ v
+            v -= h @ V[: j + 1]
+            H[: j + 1, j] += h
+        H[j + 1, j] = np.linalg.norm(v)
+        e1 = np.zeros(j + 2, complex)
+        e1[0] = beta
+        y = np.linalg.lstsq(H[: j + 2, : j + 1], e1, rcond=None)[0]
+        residual = float(np.linalg.norm(e1 - H[: j + 2, : j + 1] @ y))
+        if residual <= tol or H[j + 1, j] == 0:
+            break
+        V[j + 1] = v / H[j + 1, j]
+    return precondition(y @ V[: y.size])
 
 
 def _low_frequency(ts: ThermalSystem, w: float, rtol: float = 1e-15, max_iter: int = 40) -> np.ndarray | None:
