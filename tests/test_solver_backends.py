@@ -3,6 +3,8 @@ real factors (CHOLMOD, PARDISO) solve complex and block right-hand sides as Supe
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -82,8 +84,10 @@ def test_preconditioned_gmres_equals_a_complex_factorization(tiny_dynamics):
 
     ts = tiny_dynamics.system
     tau1 = tiny_dynamics.modes.tau[0]
-    for w in np.array([2.0, 30.0, 1e3]) / tau1:
-        T = frequency.shifted_solve(ts, float(w))
+    rom, space = frequency.reduced_model_and_space(ts, np.array([1e3 / tau1]), depth=12)
+    far = frequency.Subspace(space.V[:, :3], space.Kr[:3, :3], space.Mr[:3, :3], space.fr[:3])  # a poor guess
+    for w, guess in itertools.product(np.array([2.0, 30.0, 1e3]) / tau1, (None, space, far)):
+        T = frequency.shifted_solve(ts, float(w), None if guess is None else guess.solution(float(w)))
         assert T is not None
         A = (ts.K + 1j * w * ts.M).astype(complex)
         ref = solvers.superlu(A)(ts.f.astype(complex))
