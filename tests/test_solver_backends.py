@@ -94,3 +94,10 @@ def test_preconditioned_gmres_equals_a_complex_factorization(tiny_dynamics):
         backward = np.linalg.norm(A @ T - ts.f) / (abs(A).sum(axis=0).max() * np.linalg.norm(T) + np.linalg.norm(ts.f))
         assert backward <= frequency.BACKWARD_ERROR
         assert abs(ts.sensor @ T - ts.sensor @ ref) <= 1e-10 * abs(ts.sensor @ ref)
+
+
+def test_boundary_triangles_are_scikit_fems_facets(tiny_model):
+    m = tiny_model.probe.mesh.skfem
+    names = list(m.boundaries)
+    for name, tri in zip(names, conduction.boundary_triangles(tiny_model.probe.mesh, *names)):
+        assert np.array_equal(tri, m.facets[:, m.boundaries[name]]), name
