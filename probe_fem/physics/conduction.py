@@ -70,7 +70,7 @@ def boundary_triangles(mesh: Mesh, *boundaries: str) -> list[np.ndarray]:
     """
     m = mesh.skfem
     n = m.p.shape[1]
-    if n >= 2**21:  # keys n³ would overflow int64
+    if getattr(m, "_facets", None) is not None or n >= 2**21:  # built (a fresh mesh), or keys n³ overflow int64
         return [m.facets[:, m.boundaries[b]] for b in boundaries]
     faces = np.sort(np.hstack([m.t[[0, 1, 2]], m.t[[0, 1, 3]], m.t[[0, 2, 3]], m.t[[1, 2, 3]]]), axis=0)
     unique = np.unique((faces[0].astype(np.int64) * n + faces[1]) * n + faces[2])
