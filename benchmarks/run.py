@@ -4,6 +4,7 @@
     python benchmarks/run.py --smoke    # tiny sizes: checks the suite itself runs (used by the tests)
     python benchmarks/run.py --full     # adds the ~1M-dof scaling point (long, several GiB)
     python benchmarks/run.py --only adaptive --out /tmp/adaptive.json   # one case: adaptive vs uniform
+    python benchmarks/run.py --only peer --cache /tmp/meshes   # steady asm + solve vs NGSolve, ~55k and ~240k dofs
 
 Every measurement runs in a fresh subprocess (spawn), so peak memory (ru_maxrss) is that case's own.
 Ratios are only quoted within one run: the machine is shared and noisy.
@@ -562,7 +563,7 @@ def main(argv=None) -> int:
         con.print(f"wrote {write_json(args.out, {'peer': rows})}")
         return 0
     accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]
-    scaling = [] if args.smoke else [1.7, 3.5] + ([6.5] if args.full else [])
+    scaling = [] if args.smoke else list(PEER_REFINE) + ([6.5] if args.full else [])
     levels = []
     for f in accuracy:
         con.log(f"accuracy level: refine ×{f:g}")
