@@ -4,6 +4,7 @@
     python benchmarks/run.py --smoke    # tiny sizes: checks the suite itself runs (used by the tests)
     python benchmarks/run.py --full     # adds the ~1M-dof scaling point (long, several GiB)
     python benchmarks/run.py --only adaptive --out /tmp/adaptive.json   # one case: adaptive vs uniform
+    python benchmarks/run.py --only peer --cache /tmp/meshes   # steady asm + solve vs NGSolve, ~55k and ~240k dofs
 
 Every measurement runs in a fresh subprocess (spawn), so peak memory (ru_maxrss) is that case's own.
 Ratios are only quoted within one run: the machine is shared and noisy.
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PEER_REFINE = (1.8, 3.3)  # the reference design at ~55k and ~250k dofs
 sys.path.insert(0, str(HERE))
 
 
@@ -290,6 +292,81 @@ def case_fit_jacobian(refine: float) -> dict:
     }
 
 
+def case_peer(refine: float, cache: str | None) -> dict:
+    """Steady assembly + solve, ours (auto and amg) and NGSolve's (sparse Cholesky, BDDC-CG), on one mesh.
+
+    The mesh's topology (scikit-fem's facets; NGSolve's hand-over) is built before either clock starts;
+    ``cache``: a mesh folder, so that a second run (e.g. of an older checkout) meshes nothing.
+    """
+    import peer_ngsolve
+
+    from probe_fem import load_design
+    from probe_fem.model.steady import build_model
+    from probe_fem.physics import conduction as steady
+
+    model = build_model(load_design(), refine=refine, cache=cache)
+    mesh, prob = model.probe.mesh, model.problem
+    mesh.skfem.facets  # noqa: B018 - topology, outside the clock as NGSolve's
+    t0 = time.perf_counter()
+    prob = steady.assemble(mesh, prob.k, prob.power)
+    t1 = time.perf_counter()
+    res = steady.solve(prob)
+    t2 = time.perf_counter()
+    amg = steady.solve(prob, method="amg")
+    t3 = time.perf_counter()
+    R_P = float(prob.sensor @ res.T) / prob.power
+    out = {
+        "refine": refine,
+        "dofs": int(prob.free.size),
+        "R_P_K_per_W": R_P,
+        "solver": res.info.method,
+        "assemble_s": t1 - t0,
+        "solve_s": t2 - t1,
+        "amg_solve_s": t3 - t2,
+        "amg_iterations": amg.info.iterations,
+        "amg_R_P_relative_difference": abs(float(prob.sensor @ amg.T) / prob.power - R_P) / R_P,
+    }
+    reason = peer_ngsolve.available()
+    if reason:
+        out["ngsolve"] = {"skipped": reason}
+        return out
+    out["ngsolve"] = {inv: peer_ngsolve.solve(model, inv) for inv in ("sparsecholesky", "bddc")}
+    out["ngsolve"]["R_P_relative_difference"] = abs(out["ngsolve"]["sparsecholesky"]["R_P_K_per_W"] - R_P) / R_P
+    ng = out["ngsolve"]
+    best = min(ng[k]["assembly_s"] + ng[k]["solve_s"] for k in ("sparsecholesky", "bddc"))
+    out["ratio_vs_ngsolve_best"] = (t2 - t0) / best
+    out["peak_rss_GiB"] = _rss_gib()
+    return out
+
+
+def print_peer(con, rows: list[dict]) -> None:
+    """The NGSolve comparison table of :func:`case_peer` rows."""
+    from rich.table import Table
+
+    p = Table(title="steady assembly + solve on the same mesh, 1 thread: probe-fem vs NGSolve (one run)")
+    for c in ("dofs", "ours asm s", "ours solve s", "solver", "ours AMG s", "NGSolve chol s", "NGSolve bddc s"):
+        p.add_column(c, justify="right")
+    p.add_column("ratio", justify="right")
+    p.add_column("|ΔR_P|/R_P", justify="right")
+    for lv in rows:
+        ng = lv["ngsolve"]
+        if "skipped" in ng:
+            con.print(f"NGSolve skipped: {ng['skipped']}")
+            continue
+        p.add_row(
+            f"{lv['dofs']:,}",
+            f"{lv['assemble_s']:.2f}",
+            f"{lv['solve_s']:.2f}",
+            lv["solver"],
+            f"{lv['amg_solve_s']:.2f}",
+            f"{ng['sparsecholesky']['assembly_s'] + ng['sparsecholesky']['solve_s']:.2f}",
+            f"{ng['bddc']['assembly_s'] + ng['bddc']['solve_s']:.2f}",
+            f"{lv['ratio_vs_ngsolve_best']:.2f}",
+            f"{ng['R_P_relative_difference']:.1e}",
+        )
+    con.print(p)
+
+
 def case_uniform_rp(refine: float, estimate: bool) -> dict:
     """R_P on a uniform mesh (the design's sizes ÷ refine), with the error estimate if asked."""
     from probe_fem import load_design
@@ -461,7 +538,8 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="add the ~1M-dof scaling point")
     ap.add_argument("--loaded", action="store_true", help="repeat calibrate beside a busy process")
     ap.add_argument("--out", default=str(HERE / "results.json"))
-    ap.add_argument("--only", choices=("all", "adaptive"), default="all", help="run one case (default: all)")
+    ap.add_argument("--only", choices=("all", "adaptive", "peer"), default="all", help="run one case (default: all)")
+    ap.add_argument("--cache", default=None, help="mesh cache folder for --only peer (default: mesh anew)")
     args = ap.parse_args(argv)
     from rich.console import Console
     from rich.table import Table
@@ -476,8 +554,16 @@ def main(argv=None) -> int:
         print_adaptive(con, av)
         con.print(f"wrote {write_json(args.out, {'smoke': args.smoke, 'adaptive_vs_uniform': av})}")
         return 0
+    if args.only == "peer":
+        rows = []
+        for f in PEER_REFINE:
+            con.log(f"steady solve vs NGSolve: refine ×{f:g}")
+            rows.append(_run(case_peer, f, args.cache))
+        print_peer(con, rows)
+        con.print(f"wrote {write_json(args.out, {'peer': rows})}")
+        return 0
     accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]
-    scaling = [] if args.smoke else [1.7, 3.5] + ([6.5] if args.full else [])
+    scaling = [] if args.smoke else list(PEER_REFINE) + ([6.5] if args.full else [])
     levels = []
     for f in accuracy:
         con.log(f"accuracy level: refine ×{f:g}")

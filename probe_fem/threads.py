@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 from probe_fem.errors import InputError
 
-# importing these loads numpy's and scipy's BLAS (and MKL through pypardiso, when installed)
+# importing these loads numpy's and scipy's BLAS, cvxopt's OpenBLAS (CHOLMOD) and MKL through pypardiso, when installed
 _BLAS_LOADERS = ("numpy", "scipy.linalg", "scipy.sparse.linalg")
-_OPTIONAL_LOADERS = ("pypardiso",)
+_OPTIONAL_LOADERS = ("cvxopt.cholmod", "pypardiso")
 ENV = "PROBE_FEM_BLAS_THREADS"
 
 F = TypeVar("F", bound=Callable[..., Any])

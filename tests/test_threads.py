@@ -24,6 +24,9 @@ def watch(fn):
 
 scipy.sparse.linalg.splu = watch(scipy.sparse.linalg.splu)
 scipy.linalg.eigh = watch(scipy.linalg.eigh)
+import probe_fem.physics.solvers as solvers  # CHOLMOD (cvxopt, its own OpenBLAS) is imported on first use
+
+solvers.cholesky = watch(solvers.cholesky)
 import probe_fem as pf
 
 run = pf.calibrate(sys.argv[1], cache=None)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.analysis.junction_data import Measured
 from probe_fem.constants import G0
+
+if TYPE_CHECKING:  # the analysis package loads scipy.interpolate: imported when a value is parsed
+    from probe_fem.analysis.junction_data import Measured
 
 _G_UNITS = {"G0": G0, "S": 1.0, "mS": 1e-3, "uS": 1e-6, "µS": 1e-6, "nS": 1e-9}
 _S_UNITS = {"V/K": 1.0, "mV/K": 1e-3, "uV/K": 1e-6, "µV/K": 1e-6}
@@ -22,6 +24,8 @@ def _measured(units: dict[str, float], default: str, example: str) -> Any:
     """argparse type: 'value±sigma unit' (also '+-'), the unit from ``units`` (default ``default``) → SI."""
 
     def parse(text: str) -> Measured:
+        from probe_fem.analysis.junction_data import Measured
+
         t = text.replace("+-", "±").replace(" ", "").replace("−", "-")
         m = re.fullmatch(r"([-+0-9.eE]+)([A-Za-zµ/0-9]*)±([0-9.eE+-]+)([A-Za-zµ/0-9]*)", t)
         if not m:

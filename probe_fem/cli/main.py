@@ -8,12 +8,14 @@ neither prints a traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 
 from probe_fem import paper
-from probe_fem.cli import analysis as ca
 from probe_fem.cli import calibrate as cc
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, bounded, error
 from probe_fem.cli.compare import add_compare_command
@@ -23,6 +25,16 @@ from probe_fem.cli.studies import add_commands
 from probe_fem.design import load_design
 from probe_fem.errors import InputError, ProbeFemError
 from probe_fem.threads import limited_blas
+
+
+def _analysis(name: str) -> Callable[..., Any]:
+    """The analysis command ``name``, imported when it runs: its modules (scipy.interpolate, the trace
+    readers) took 0.6 s of every command's start-up, ``calibrate``'s included."""
+
+    def run(*args: Any) -> Any:
+        return getattr(importlib.import_module("probe_fem.cli.analysis"), name)(*args)
+
+    return run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,12 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("calibration", help="calibration JSON file")
     e.add_argument("--format", choices=("csv", "mat", "json"), required=True)
     e.add_argument("--out", default=None, help="target file (default: beside the input, new suffix)")
-    e.set_defaults(func=ca.cmd_export, no_design=True)
+    e.set_defaults(func=_analysis("cmd_export"), no_design=True)
     la = sub.add_parser("landauer", help="Q_P, Q_S, Q_total per bias from a transmission model (paper Eq. 1)")
     la.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
     la.add_argument("--table", default=None, help="transmission table: two columns, E - E_F (eV) and tau")
     la.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated amplitudes (V)")
-    la.set_defaults(func=ca.cmd_landauer, no_design=True)
+    la.set_defaults(func=_analysis("cmd_landauer"), no_design=True)
     si = sub.add_parser("simulate", help="synthetic three-level modulation traces for a junction model")
     si.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
     si.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated V_M (V)")
@@ -124,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     si.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0)
     si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
-    si.set_defaults(func=ca.cmd_simulate, no_design=True)
+    si.set_defaults(func=_analysis("cmd_simulate"), no_design=True)
     an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
     an.add_argument("traces", help="traces file (.npz or .csv with t_s,V_TC_V,bias_V,I_A[,segment])")
     an.add_argument("--calibration", default="calib/ntistp.json")
@@ -141,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--out", default=None, help="figure, a .png; its data go beside it as .json (default: beside the traces)"
     )
-    an.set_defaults(func=ca.cmd_analyze, no_design=True)
+    an.set_defaults(func=_analysis("cmd_analyze"), no_design=True)
     add_plan_command(sub)
     add_junction_command(sub)
     add_compare_command(sub, _positive)

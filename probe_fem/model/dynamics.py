@@ -170,9 +170,9 @@ def analyze(
         modes = transient.modes(ts, n_modes)
     with stages("frequency", "(reduced model on the factor of K + direct checks)"):
         # shifts 0 (reuses the factor of K) and 1000/τ₁ (the sub-µs apex response): one new factor
-        rom = frequency.reduced_model(ts, np.array([1e3 / modes.tau[0]]), depth=12)
+        rom, space = frequency.reduced_model_and_space(ts, np.array([1e3 / modes.tau[0]]), depth=12)
         f3 = rom.f_3dB()
-        chk = frequency.verify(ts, rom, np.array([frequency_Hz, f3, 10 * f3, 100 * f3, 1000 * f3]))
+        chk = frequency.verify(ts, rom, np.array([frequency_Hz, f3, 10 * f3, 100 * f3, 1000 * f3]), space)
         if chk.max_error > 1e-3:
             raise SolverError(f"reduced model differs from direct solves by {chk.max_error:.1e} (> 1e-3)")
     step = None

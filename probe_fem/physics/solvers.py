@@ -1,12 +1,17 @@
 """Sparse symmetric positive-definite solves, sized to the problem.
 
-* ``direct``: a reusable factor (transient, eigen, frequency).  PARDISO (MKL,
-  via the optional ``pypardiso``, installed by ``pip install "probe-fem[fast]"``)
-  when it is installed and the matrix is real with more than
-  :data:`PARDISO_FROM` unknowns — ~4× faster than SuperLU at 74k unknowns
-  here; otherwise SuperLU in symmetric mode (minimum-degree ordering on AᵀA + A,
-  no pivoting).  :func:`direct_backend` names the one in use; outputs report it.
-  The default below :data:`DIRECT_LIMIT` unknowns.
+* ``direct``: a reusable factor (transient, eigen, frequency).  For a real matrix,
+  CHOLMOD's supernodal Cholesky LLᵀ (through ``cvxopt``, a dependency with wheels
+  for the common platforms) — ~10× faster than SuperLU at 55k unknowns here, and
+  faster than NGSolve's sparse Cholesky on the same mesh (``benchmarks/``), and than
+  PARDISO on one thread (0.07 vs 0.30 s at 15k, 0.6 vs 1.0 s at 55k unknowns, one run).
+  Without cvxopt, PARDISO (MKL, the optional ``pypardiso`` of
+  ``pip install "probe-fem[fast]"``) when it is installed and the matrix has more than
+  :data:`PARDISO_FROM` unknowns.
+  SuperLU in symmetric mode (minimum-degree ordering on AᵀA + A, no pivoting) for
+  a complex matrix, or when cvxopt cannot be imported.  :func:`direct_backend`
+  names the one in use; outputs report it.  The default below :data:`DIRECT_LIMIT`
+  unknowns.
 * ``amg``: conjugate gradients preconditioned by pyamg smoothed aggregation,
   relative residual ``rtol`` (default 1e-12) — for large meshes, where a direct
   factor would not fit in memory.
@@ -36,9 +41,21 @@ def _pardiso():
     return pypardiso
 
 
+def _cholmod():
+    try:
+        from cvxopt import cholmod
+    except ImportError:
+        return None
+    return cholmod
+
+
 def direct_backend(n: int, complex_: bool = False) -> str:
-    """Name of the direct solver used for an n×n matrix."""
-    return "PARDISO (MKL)" if (not complex_ and n > PARDISO_FROM and _pardiso()) else "SuperLU"
+    """Name of the direct solver used for an n×n matrix (complex: complex-symmetric)."""
+    if complex_:
+        return "SuperLU"
+    if _cholmod():
+        return "CHOLMOD"
+    return "PARDISO (MKL)" if (n > PARDISO_FROM and _pardiso()) else "SuperLU"
 
 
 @dataclass
@@ -59,14 +76,67 @@ def choose(n: int, method: str = "auto") -> str:
 
 
 def factorize(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
-    """Factor of a symmetric (positive-definite, or complex-symmetric) matrix; returns x = solve(b)."""
-    if direct_backend(A.shape[0], np.iscomplexobj(A.data)) == "PARDISO (MKL)":
+    """Factor of a symmetric (positive-definite, or complex-symmetric) matrix; returns x = solve(b).
+
+    ``b`` is a vector or an n×k block; a real factor also solves a complex ``b`` (real and imaginary
+    parts as two right-hand sides).  The backend is :func:`direct_backend`'s.
+    """
+    backend = direct_backend(A.shape[0], np.iscomplexobj(A.data))
+    if backend == "CHOLMOD":
+        return cholesky(A)
+    if backend == "PARDISO (MKL)":
         solver = _pardiso().PyPardisoSolver(mtype=2)  # real symmetric positive definite
         upper = sp.triu(A, format="csr")
         solver.factorize(upper)
-        return lambda b: solver.solve(upper, b)
+        return _real_factor_on_complex(lambda b: solver.solve(upper, b))
+    return superlu(A)
+
+
+def superlu(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
+    """SuperLU of a symmetric matrix in symmetric mode (the reference backend); returns x = solve(b)."""
     lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
     return lu.solve
+
+
+def cholesky(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
+    """CHOLMOD supernodal Cholesky (cvxopt) of a real symmetric positive-definite ``A``; returns x = solve(b).
+
+    Only the lower triangle of ``A`` is read.  Raises :class:`SolverError` if ``A`` is not positive definite.
+    """
+    import cvxopt
+
+    cholmod = _cholmod()
+    if cholmod is None:
+        raise SolverError("CHOLMOD needs cvxopt: pip install cvxopt")
+    n = A.shape[0]
+    lower = sp.tril(A, format="coo")
+    Ac = cvxopt.spmatrix(lower.data.astype(float), lower.row.astype(np.int64), lower.col.astype(np.int64), (n, n))
+    factor = cholmod.symbolic(Ac, uplo="L")
+    try:
+        cholmod.numeric(Ac, factor)
+    except ArithmeticError as exc:
+        raise SolverError(f"CHOLMOD: the matrix is not positive definite ({exc})") from exc
+
+    def solve_real(b: np.ndarray) -> np.ndarray:
+        B = cvxopt.matrix(np.asfortranarray(b.reshape(n, -1), dtype=float))
+        cholmod.solve(factor, B)
+        return np.array(B).reshape(b.shape)
+
+    return _real_factor_on_complex(solve_real)
+
+
+def _real_factor_on_complex(solve_real: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """x = solve(b) for real or complex ``b`` (vector or n×k) from a real factor's real solve."""
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        b = np.asarray(b)
+        if not np.iscomplexobj(b):
+            return solve_real(b)
+        both = solve_real(np.stack([b.real, b.imag], axis=-1).reshape(b.shape[0], -1))
+        both = both.reshape(*b.shape, 2)
+        return both[..., 0] + 1j * both[..., 1]
+
+    return solve
 
 
 def solve_spd(A: sp.spmatrix, b: np.ndarray, method: str = "auto", rtol: float = 1e-12) -> tuple[np.ndarray, SolveInfo]:

@@ -8,13 +8,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from probe_fem.model.dynamics import DynamicReport
-from probe_fem.plots.base import new_figure, save_figure
+from probe_fem.plots.base import PLOT_MARGINS, new_figure, save_figure
 
 
 def figure_step(report: DynamicReport, title: str = "") -> Figure:
     """Normalised step response at the thermocouple and the apex (reduced model; BDF2 dots when computed)."""
     rom = report.rom
-    fig, ax = new_figure((7, 4))
+    fig, ax = new_figure((7, 4), margins=PLOT_MARGINS)
     times = np.geomspace(1e-3 / rom.lam.max(), 30 / rom.lam.min(), 400)
     apex_final = float((rom.r_apex / rom.lam).sum()) if rom.r_apex is not None else None
     ax.semilogx(times * 1e6, rom.step(times) / rom.dc, lw=2, label="thermocouple (reduced model)")
@@ -45,7 +45,7 @@ def figure_bode(report: DynamicReport) -> Figure:
     f3 = report.f_3dB
     f = np.geomspace(min(1.0, report.verdict.frequency / 10), report.check.freq.max(), 400)  # the verified range
     H = report.rom.H(2 * np.pi * f)
-    fig, (a1, a2) = new_figure((7, 6), 2, 1, sharex=True)
+    fig, (a1, a2) = new_figure((7, 6), 2, 1, margins=(0.95, 0.6, 0.15, 0.15), sharex=True)
     a1.loglog(f, np.abs(H), lw=2, label="reduced model")
     a1.loglog(report.check.freq, np.abs(report.check.direct), "o", color="C3", label="direct complex solves")
     a1.axvline(f3, color="0.5", ls=":", label=f"f−3dB = {f3 / 1e3:.3g} kHz")

@@ -13,7 +13,7 @@ from probe_fem.mesh.core import MICRON
 from probe_fem.mesh.planform import v_arms
 from probe_fem.model.convergence import ConvergenceStudy
 from probe_fem.model.steady import ProbeModel
-from probe_fem.plots.base import new_figure, save_figure
+from probe_fem.plots.base import PLOT_MARGINS, new_figure, save_figure
 
 
 def heat_path(model: ProbeModel, n: int = 300) -> tuple[np.ndarray, np.ndarray, float]:
@@ -80,7 +80,7 @@ def figure_heat_path(model: ProbeModel, T: np.ndarray, title: str = "") -> Figur
     pts, s, s_base = heat_path(model)
     dT = point_values(model.probe.mesh.skfem, T, pts) / model.problem.power
     tc = model.problem.sensor @ T / model.problem.power
-    fig, ax = new_figure((7, 4))
+    fig, ax = new_figure((7, 4), margins=PLOT_MARGINS)
     ax.plot(s / MICRON, dT / 1e3, lw=2, label="electrode mid-plane")
     ax.axvline(s_base / MICRON, color="0.6", ls=":", label="tip base")
     ax.axhline(tc / 1e3, color="C3", ls="--", label=f"thermocouple junction mean: R_P = {tc:,.0f} K/W")
