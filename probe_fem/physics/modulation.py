@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 
 from probe_fem import paper
 from probe_fem.errors import SolverError
 from probe_fem.physics.pole_residue import PoleResidue
-from probe_fem.physics.roots import brentq
 
 PAPER_FREQUENCY = paper.MODULATION_FREQUENCY_HZ  # Hz
 

@@ -1,6 +1,6 @@
 """A thermal transfer function as a sum of first-order relaxations, H(s) = Σ r_j/(λ_j + s) (K/W).
 
-Light on purpose (numpy only): a calibration file carries these poles and
+Light on purpose (numpy and scipy.optimize only): a calibration file carries these poles and
 residues, so planning and analysis use the probe's dynamics without any FEM library.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from probe_fem.physics.roots import brentq
+from scipy.optimize import brentq
 
 
 @dataclass
