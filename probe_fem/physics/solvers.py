@@ -1,20 +1,19 @@
 """Sparse symmetric positive-definite solves, sized to the problem.
 
 * ``direct``: a reusable factor (transient, eigen, frequency).  For a real matrix,
-  CHOLMOD's supernodal Cholesky LLᵀ (through ``cvxopt``, a dependency with wheels
-  for the common platforms) — ~10× faster than SuperLU at 55k unknowns here, and
-  faster than NGSolve's sparse Cholesky on the same mesh (``benchmarks/``), and than
-  PARDISO on one thread (0.07 vs 0.30 s at 15k, 0.6 vs 1.0 s at 55k unknowns, one run).
-  Without cvxopt, PARDISO (MKL, the optional ``pypardiso`` of
-  ``pip install "probe-fem[fast]"``) when it is installed and the matrix has more than
-  :data:`PARDISO_FROM` unknowns.
-  SuperLU in symmetric mode (minimum-degree ordering on AᵀA + A, no pivoting) for
-  a complex matrix, or when cvxopt cannot be imported.  :func:`direct_backend`
-  names the one in use; outputs report it.  The default below :data:`DIRECT_LIMIT`
-  unknowns.
+  CHOLMOD's supernodal Cholesky LLᵀ when ``cvxopt`` is installed (the ``fast`` extra:
+  ``pip install "probe-fem[fast]"``; optional because cvxopt is GPL-3.0 and probe-fem is
+  MIT) — ~10× faster than SuperLU at 55k unknowns here and faster than NGSolve's sparse
+  Cholesky on the same mesh (``benchmarks/``); else PARDISO (MKL, ``pypardiso``, the same
+  extra on x86-64) above :data:`PARDISO_FROM` unknowns; else SuperLU in symmetric mode
+  (minimum-degree ordering on AᵀA + A, no pivoting), which also takes complex matrices.
+  :func:`direct_backend` names the one in use; outputs report it.
 * ``amg``: conjugate gradients preconditioned by pyamg smoothed aggregation,
-  relative residual ``rtol`` (default 1e-12) — for large meshes, where a direct
-  factor would not fit in memory.
+  relative residual ``rtol`` (default 1e-12; R_P agrees with a direct solve to ~1e-13).
+* ``auto`` (:func:`choose`): ``direct`` with CHOLMOD up to :data:`DIRECT_LIMIT` unknowns;
+  without it ``direct`` (SuperLU) up to :data:`AMG_FROM` and ``amg`` above, where AMG-CG
+  is the faster of the two (0.71 s against 0.79 s at 31k, 1.4 s against 2.8 s at 56k unknowns
+  on the reference, one run); ``amg`` above :data:`DIRECT_LIMIT` in any case (memory).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from probe_fem.errors import SolverError
 
 DIRECT_LIMIT = 250_000
 PARDISO_FROM = 30_000
+AMG_FROM = 30_000  # without CHOLMOD, AMG-CG beats SuperLU above this many unknowns
 
 
 def _pardiso():
@@ -69,10 +69,14 @@ class SolveInfo:
 
 
 def choose(n: int, method: str = "auto") -> str:
-    """The solver for ``n`` unknowns: ``direct`` below :data:`DIRECT_LIMIT`, else ``amg``."""
+    """The solver for ``n`` unknowns: ``method`` itself, or for ``auto`` the faster one installed (module doc)."""
     if method not in ("auto", "direct", "amg"):
         raise ValueError(f"solver method = {method!r}: allowed auto, direct, amg")
-    return ("direct" if n <= DIRECT_LIMIT else "amg") if method == "auto" else method
+    if method != "auto":
+        return method
+    if n > DIRECT_LIMIT:
+        return "amg"
+    return "direct" if (n <= AMG_FROM or _cholmod() is not None) else "amg"
 
 
 def factorize(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
@@ -93,9 +97,11 @@ def factorize(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def superlu(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
-    """SuperLU of a symmetric matrix in symmetric mode (the reference backend); returns x = solve(b)."""
+    """SuperLU of a symmetric matrix in symmetric mode (the reference backend); returns x = solve(b).
+
+    A real factor also solves complex right-hand sides (real and imaginary parts)."""
     lu = spla.splu(sp.csc_matrix(A), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    return lu.solve
+    return lu.solve if np.iscomplexobj(A.data) else _real_factor_on_complex(lu.solve)
 
 
 def cholesky(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
@@ -107,7 +113,7 @@ def cholesky(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
 
     cholmod = _cholmod()
     if cholmod is None:
-        raise SolverError("CHOLMOD needs cvxopt: pip install cvxopt")
+        raise SolverError("CHOLMOD needs cvxopt (the fast extra of probe-fem)")
     n = A.shape[0]
     lower = sp.tril(A, format="coo")
     Ac = cvxopt.spmatrix(lower.data.astype(float), lower.row.astype(np.int64), lower.col.astype(np.int64), (n, n))
