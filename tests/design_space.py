@@ -51,7 +51,7 @@ def draw(
     out["tip"] = _tip(rng, shape, stack_nm, 5.0 if small else 10.0)
     out["thermocouple"] = _thermocouple(rng, legs, films, out["tip"])
     out["insulator"] = {"thickness_nm": films["ins"], "material": "sin_pecvd"}
-    out["body"] = _body(rng, planform, out["tip"], 40.0 if small else 250.0)
+    out["body"] = _body(rng, planform, out["tip"], out["thermocouple"], 40.0 if small else 250.0)
     wide = out["body"].get("arm_width_um", out["body"]["width_um"])
     out["electrode"] = {"thickness_nm": films["el"], "material": "au_film", "width_um": _lin(rng, 0.4, 0.95) * wide}
     return out
@@ -92,8 +92,9 @@ def _thermocouple(rng: random.Random, legs: str, films: dict, tip: dict) -> dict
     return tc
 
 
-def _body(rng: random.Random, planform: str, tip: dict, longest_um: float) -> dict:
+def _body(rng: random.Random, planform: str, tip: dict, tc: dict, longest_um: float) -> dict:
     foot = tip["base_um"] + 1.0  # the coated footprint, roughly
+    route = 2.5 * tc["leg_width_um"] + (tc["leg_width_um"] if tc["tip_legs"] == "back" else 0.0)  # legs before it
     shortest = max(10.0, 2 * foot + tip["setback_um"] + 2)
     body: dict[str, Any] = {
         "length_um": _log(rng, shortest, max(longest_um, shortest + 5)),
@@ -107,7 +108,7 @@ def _body(rng: random.Random, planform: str, tip: dict, longest_um: float) -> di
     elif planform == "v":
         body["arm_width_um"] = _lin(rng, 3.0, 15.0)
         body["opening_angle_deg"] = _lin(rng, 0.0, 60.0)
-        body["end_length_um"] = float(f"{foot + tip['setback_um'] + _lin(rng, 1.0, 10.0):.4g}")
+        body["end_length_um"] = float(f"{foot + tip['setback_um'] + route + _lin(rng, 0.0, 10.0):.4g}")
         body["width_um"] = max(body["width_um"], float(f"{2.2 * body['arm_width_um'] + 1:.4g}"))
         body["length_um"] = max(body["length_um"], float(f"{body['end_length_um'] + 5:.4g}"))
     return body
