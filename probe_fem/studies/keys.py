@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from probe_fem.design.messages import format_errors
-from probe_fem.design.schema import Design
+from probe_fem.design.schema import RULES_ERROR, Design
 from probe_fem.units import key_unit, split_unit, to_si
 
 __all__ = ["apply_overrides", "field_errors", "key_unit", "resolve_key"]
@@ -83,5 +83,7 @@ def field_errors(raw: dict, key: str, value: float) -> list[str]:
     try:
         Design.model_validate(si)
     except ValidationError as exc:
+        if any(e["type"] == RULES_ERROR for e in exc.errors()):  # the fields are valid; the rules run per point
+            return []
         return format_errors(exc, given)
     return []
