@@ -195,6 +195,15 @@ def case_calibrate_warm_and_loaded(smoke: bool, loaded: bool) -> dict:
     return out
 
 
+def case_suite() -> dict:
+    """The default test suite (the README's command), timed from the repository root in a subprocess."""
+    t0 = time.perf_counter()
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    out = subprocess.run(argv, cwd=HERE.parent, capture_output=True, text=True)
+    last = (out.stdout.strip().splitlines() or [""])[-1]
+    return {"wall_s": time.perf_counter() - t0, "exit_code": out.returncode, "summary": last}
+
+
 def case_material_study(points: int, refine: float) -> dict:
     """A material-property sweep (k of the Au film) on 2 dask workers: points per second after start-up
     (from the completion of each worker's first point, which meshes, to the last)."""
@@ -419,7 +428,8 @@ def reference_value(levels: list[dict]) -> dict:
 
     f = np.array([lv["refine"] for lv in levels])
     R = np.array([lv["R_P_K_per_W"] for lv in levels])
-    (R_inf, C, q), cov = curve_fit(lambda x, a, c, p: a - c * x ** (-p), f, R, p0=(R[-1], (R[-1] - R[0]) * f[0], 2.0))
+    model = lambda x, a, c, p: a - c * x ** (-p)  # noqa: E731
+    (R_inf, C, q), cov = curve_fit(model, f, R, p0=(R[-1], (R[-1] - R[0]) * f[0], 1.5), maxfev=20_000)
     b, log_a = np.polyfit(np.log(f), np.log([lv["dofs"] for lv in levels]), 1)
     return {
         "R_inf_K_per_W": float(R_inf),
@@ -438,8 +448,8 @@ def case_adaptive_vs_uniform(smoke: bool) -> dict:
     ~120k dofs); the uniform dofs at the adaptive mesh's true error come from the fitted error
     and dofs laws, and the finest measured uniform level with a smaller true error is given too.
     """
-    uniform = [0.35, 0.5, 0.7] if smoke else [1.0, 1.25, 1.5, 2.0, 2.5]
-    accuracy, start = (0.01, 0.25) if smoke else (1e-3, 0.5)
+    uniform = [0.5, 0.7, 1.0] if smoke else [1.0, 1.25, 1.5, 2.0, 2.5]
+    accuracy, start = (0.01, 0.5) if smoke else (1e-3, 0.5)
     levels = [_run(case_uniform_rp, f, f <= 2.0) for f in uniform]
     ref = reference_value(levels)
     R_inf = ref["R_inf_K_per_W"]
@@ -589,6 +599,9 @@ def main(argv=None) -> int:
     thr = case_study_throughput(4 if args.smoke else 16, 0.2 if args.smoke else 0.5)
     con.log("adaptive (--accuracy) vs uniform refinement")
     av = case_adaptive_vs_uniform(args.smoke)
+    suite = None if args.smoke else case_suite()
+    if suite:
+        con.log(f"test suite: {suite['summary']} ({suite['wall_s']:.0f} s)")
 
     t = Table(title=f"accuracy levels (R_P extrapolated {R_ext:,.1f} K/W)" if R_ext else "accuracy levels")
     cols = ("refine", "dofs", "R_P err", "mesh s", "asm s", "solve s", "eigen s", "sweep30 s", "step s", "GiB")
@@ -637,8 +650,8 @@ def main(argv=None) -> int:
     mid = levels[1]
     w = warm["warm"]
     targets = [
-        ("calibrate cold (empty mesh cache) <= 10 s", cal["wall_s"], cal["wall_s"] <= 10),
-        ("calibrate warm <= 5 s", w["wall_s"], w["wall_s"] <= 5),
+        ("calibrate cold (empty mesh cache) <= 8 s", cal["wall_s"], cal["wall_s"] <= 8),
+        ("calibrate warm <= 4 s", w["wall_s"], w["wall_s"] <= 4),
         ("calibrate peak memory <= 1.5 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 1.5),
         ("meshing <= 40 % of calibrate wall time (cold)", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
         (
@@ -650,9 +663,9 @@ def main(argv=None) -> int:
     for lv in peer_rows:
         targets.append(
             (
-                f"asm+setup+solve <= 0.8 x NGSolve best at {lv['dofs']:,} dofs",
+                f"asm+setup+solve <= 1.0 x NGSolve best at {lv['dofs']:,} dofs",
                 lv["ratio_vs_ngsolve_best"],
-                lv["ratio_vs_ngsolve_best"] <= 0.8,
+                lv["ratio_vs_ngsolve_best"] <= 1.0,
             )
         )
     if args.loaded:
@@ -693,6 +706,8 @@ def main(argv=None) -> int:
             av["dofs_ratio"] <= 1 / 3 and av["adaptive"]["met"],
         )
     )
+    if suite:
+        targets.insert(0, ("test suite (python -m pytest) <= 240 s", suite["wall_s"], suite["wall_s"] <= 240))
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
@@ -714,6 +729,7 @@ def main(argv=None) -> int:
         "fit_jacobian": jac,
         "plan": pln,
         "adaptive_vs_uniform": av,
+        "suite": suite,
         "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets],
     }
     con.print(f"wrote {write_json(args.out, result)}")
