@@ -11,7 +11,7 @@ harmonic.  A measured PSD can be given as a table instead (:class:`TabulatedNois
 model fitted to a zero-power trace with Welch's method (:func:`fit_trace`).
 :func:`synthesize` draws a record with a given PSD for the simulator.
 
-Default values are estimates for an SR560-class amplifier (``../shared/measurement.md``):
+Default values are estimates for an SR560-class amplifier (its datasheet class; Lee et al. 2013 used an SR560):
 4 nV/√Hz white, 1/f corner 3 Hz, a 1 kΩ thermocouple, drift ~1 mK per 100 s, 60 Hz mains.
 """
 

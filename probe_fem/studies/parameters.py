@@ -4,7 +4,7 @@ A parameter is named by its dotted key *as written in the design file*
 (unit suffix included: ``"body.length_um"``), and either lists ``values``
 (grid/list studies) or has a ``distribution`` (``uniform``, ``normal``,
 ``lognormal``, all truncated to ``[low, high]``) from which a sampled study
-draws; thin-film properties have default ranges from the physics brief,
+draws; thin-film properties have default ranges from the literature (the notes below),
 :data:`DEFAULT_RANGES`.  The study file that names them is
 :mod:`probe_fem.studies.spec`.
 """
@@ -22,7 +22,7 @@ from probe_fem.units import LENGTH_UNITS, split_unit
 DISTRIBUTIONS = ("uniform", "normal", "lognormal")
 
 # Default ranges (SI; lengths in m) for ``distribution = "..."`` without low/high.  Materials by the
-# names of the embedded NTISTP design; values from ../shared/physics.md (literature / estimates).
+# names of the embedded NTISTP design; literature ranges and estimates, each with its note.
 DEFAULT_RANGES: dict[str, tuple[float, float, str]] = {
     "materials.au_film.k_W_mK": (120.0, 300.0, "50-150 nm evaporated Au, from resistivity via Wiedemann-Franz"),
     "materials.cr_film.k_W_mK": (10.0, 60.0, "Cr film, resistivity 58-107 uOhm cm"),

@@ -10,7 +10,7 @@ keys *as written in the design file* (unit suffix included:
 * ``monte-carlo`` / ``latin-hypercube`` — ``samples`` draws from each
   parameter's ``distribution`` (``uniform``, ``normal``, ``lognormal``, all
   truncated to ``[low, high]``; thin-film properties have default ranges from
-  the physics brief, :data:`DEFAULT_RANGES`);
+  the literature, :data:`DEFAULT_RANGES`);
 * ``sobol`` — Saltelli's scheme for SALib's Sobol estimator,
   ``samples × (parameters + 2)`` points.
 
