@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from probe_fem import paper
+from probe_fem._version import __version__
 from probe_fem.cli import calibrate as cc
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, bounded, error
 from probe_fem.cli.compare import add_compare_command
@@ -40,6 +41,7 @@ def _analysis(name: str) -> Callable[..., Any]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="probe-fem", description="Finite-element calibration of thermocouple probes")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.add_argument("--version", action="version", version=f"probe-fem {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -55,7 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         help="R_P, breakdown, modes, step and frequency response, modulation verdict; writes JSON, VTU, PNG",
     )
     common(c)
-    c.add_argument("--solver", choices=("auto", "direct", "amg"), default="auto")
+    c.add_argument(
+        "--solver",
+        choices=("auto", "direct", "amg"),
+        default="auto",
+        help="steady solver; auto: the fastest installed for the size, named in the report",
+    )
     c.add_argument("--calib", default=None, help="calibration file to write (default: calib/<design name>.json)")
     c.add_argument(
         "--no-cache",
