@@ -105,3 +105,18 @@ def test_a_failed_computation_exits_1_with_one_message_and_no_traceback(monkeypa
     assert not list(tmp_path.iterdir())  # nothing written
     with pytest.raises(MeshError):  # --debug shows the traceback
         main(["--debug", "calibrate", "--quiet"])
+
+
+def test_every_calibration_argument_falls_back_the_same_way(tmp_path, monkeypatch, capsys):
+    """simulate, analyze and plan read calib/ntistp.json when this folder has one, else the shipped one."""
+    from probe_fem.calibration.schema import Calibration, embedded_calibration_path
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["simulate", "--model", "bda", "--bias", "0.6,0.8", "--junctions", "1", "--seconds", "1", "--quiet"]
+    assert main([*argv, "--out", "tr.npz"]) == 0
+    assert "shipped in the package" not in capsys.readouterr().err  # quiet
+    assert main(["analyze", "tr.npz", "--out", "a.png"]) == 0
+    assert f"calibration: {embedded_calibration_path()} (shipped in the package)" in capsys.readouterr().err
+    Calibration.load(embedded_calibration_path()).save(tmp_path / "calib" / "ntistp.json")
+    assert main(["plan", "--out", "plan"]) == 0
+    assert "calibration: calib/ntistp.json (in this folder)" in capsys.readouterr().err

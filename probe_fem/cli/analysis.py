@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from probe_fem.analysis.landauer import Junction
-from probe_fem.cli.common import EXIT_BAD_INPUT
+from probe_fem.cli.common import EXIT_BAD_INPUT, calibration_path
 from probe_fem.cli.common import error as _error
 from probe_fem.errors import InputError
 from probe_fem.io import check_writable
@@ -99,7 +99,7 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     if Path(args.out).suffix.lower() not in (".npz", ".csv"):
         raise InputError(f"--out = {args.out!r}: a traces file ends in .npz or .csv")
     try:
-        cal = Calibration.load(args.calibration)
+        cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
         bias = _bias_list(args.bias)
         junction = preset(args.model)
         traces, truth = simulate(
@@ -144,7 +144,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     check_writable(target, option="--out")
     check_writable(target.with_suffix(".json"), option="--out (its data, beside it)")
     try:
-        cal = Calibration.load(args.calibration)
+        cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
         traces = Traces.load(args.traces)
         results = demodulate(traces, cal, period=1 / args.frequency, dead_time=args.dead_time)
         junction = preset(args.model) if args.model else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from rich.console import JustifyMethod
 from rich.table import Table
@@ -47,6 +48,23 @@ def bounded(
         return value
 
     return parse
+
+
+DEFAULT_CALIBRATION = "calib/ntistp.json"  # what `probe-fem calibrate` writes in the current folder
+
+
+def calibration_path(given: str | None, quiet: bool = False) -> Path:
+    """The calibration a command reads: ``given``; else calib/ntistp.json in the current folder when it
+    exists (what ``probe-fem calibrate`` wrote here); else the one shipped in the package.  Says which."""
+    from probe_fem.calibration.schema import embedded_calibration_path
+
+    if given is not None:
+        return Path(given)
+    here = Path(DEFAULT_CALIBRATION)
+    path, why = (here, "in this folder") if here.is_file() else (embedded_calibration_path(), "shipped in the package")
+    if not quiet:
+        print(f"calibration: {path} ({why})", file=sys.stderr)
+    return path
 
 
 def quantity_table(title: str, rows: list[tuple[str, str, str]]) -> Table:

@@ -124,7 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     si = sub.add_parser("simulate", help="synthetic three-level modulation traces for a junction model")
     si.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
     si.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated V_M (V)")
-    si.add_argument("--calibration", default="calib/ntistp.json")
+    si.add_argument(
+        "--calibration",
+        default=None,
+        help="calibration JSON (default: calib/ntistp.json when it is in this folder, else the shipped one)",
+    )
     si.add_argument("--junctions", type=bounded(int, 1, 1000), default=10, help="junction segments per V_M")
     si.add_argument("--seconds", type=bounded(float, 0.01, 3600, unit="s"), default=5.0, help="seconds per junction")
     si.add_argument(
@@ -143,10 +147,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     si.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0)
     si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
+    si.add_argument("--quiet", action="store_true", help="no progress output")
     si.set_defaults(func=_analysis("cmd_simulate"), no_design=True)
     an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
     an.add_argument("traces", help="traces file (.npz or .csv with t_s,V_TC_V,bias_V,I_A[,segment])")
-    an.add_argument("--calibration", default="calib/ntistp.json")
+    an.add_argument(
+        "--calibration",
+        default=None,
+        help="calibration JSON (default: calib/ntistp.json when it is in this folder, else the shipped one)",
+    )
     an.add_argument(
         "--frequency", type=_frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
     )
@@ -160,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--out", default=None, help="figure, a .png; its data go beside it as .json (default: beside the traces)"
     )
+    an.add_argument("--quiet", action="store_true", help="no progress output")
     an.set_defaults(func=_analysis("cmd_analyze"), no_design=True)
     add_plan_command(sub)
     add_junction_command(sub)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from probe_fem import paper
 from probe_fem.analysis.noise import Noise, NoiseError, NoiseModel, fit_trace, load_psd
-from probe_fem.cli.common import bounded, quantity_table
+from probe_fem.cli.common import bounded, calibration_path, quantity_table
 
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 
@@ -108,7 +108,10 @@ def add_plan_command(sub: Any) -> None:
         "probe's dynamics (calibration file only, no FEM)",
     )
     pl.add_argument(
-        "calibration", nargs="?", default=None, help="calibration JSON (default: the shipped NTISTP calibration)"
+        "calibration",
+        nargs="?",
+        default=None,
+        help="calibration JSON (default: calib/ntistp.json when it is in this folder, else the shipped one)",
     )
     pl.add_argument("--sequence", choices=("+0-", "+0-0"), default="+0-", help="bias phases per period")
     pl.add_argument(
@@ -174,12 +177,12 @@ def _levels(args: argparse.Namespace) -> tuple[float, float, str]:
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.analysis.plan import Acquisition, plan
-    from probe_fem.calibration.schema import Calibration, embedded_calibration_path
+    from probe_fem.calibration.schema import Calibration
     from probe_fem.io import check_writable, write_json
     from probe_fem.plots.analysis import plot_plan
 
     out = check_writable(args.out, folder=True, option="--out")
-    cal = Calibration.load(args.calibration or embedded_calibration_path())
+    cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
     dead = args.dead_time
     if args.amp_corner_Hz is not None:
         if dead is not None:
