@@ -81,9 +81,11 @@ def case_level(refine: float, dynamics: bool, peer: bool) -> dict:
         out["step_factorizations"] = step.factorizations
         out["tau1_s"] = float(modes.tau[0])
         out["direct_backend"] = direct_backend(ts.K.shape[0])
-        # the steady solve as the dynamics see it: one factorization and one solve
+        # one steady solve from scratch: a new factorization (the problem's own is cached by now) and a solve
+        from probe_fem.physics.solvers import factorize
+
         t0 = time.perf_counter()
-        steady.solve(model.problem, method="direct")
+        factorize(model.problem.K_free)(model.problem.f[model.problem.free])
         out["steady_direct_s"] = time.perf_counter() - t0
     if peer:
         import peer_ngsolve
@@ -707,7 +709,10 @@ def main(argv=None) -> int:
         )
     )
     if suite:
-        targets.insert(0, ("test suite (python -m pytest) <= 240 s", suite["wall_s"], suite["wall_s"] <= 240))
+        passed = suite["exit_code"] == 0
+        targets.insert(
+            0, ("test suite (python -m pytest) passes in <= 240 s", suite["wall_s"], suite["wall_s"] <= 240 and passed)
+        )
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
