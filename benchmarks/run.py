@@ -115,7 +115,7 @@ def _limited(fn, *args) -> dict:
 def _run(fn, *args) -> dict:
     ctx = mp.get_context("spawn")
     with ctx.Pool(1) as pool:
-        return pool.apply(_limited, (fn,) + args)
+        return pool.apply(_limited, (fn, *args))
 
 
 def case_calibrate(smoke: bool, cache: str | None = None) -> dict:

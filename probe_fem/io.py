@@ -294,7 +294,7 @@ def check_depth(data: Any, fail: Callable[[str], Exception]) -> Any:
                 f"{shown}: tables or arrays nested more than {MAX_DEPTH} levels deep; allowed at most {MAX_DEPTH}"
             )
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-        stack.extend((v, path + (str(k),)) for k, v in items if isinstance(v, (dict, list)))
+        stack.extend((v, (*path, str(k))) for k, v in items if isinstance(v, (dict, list)))
     return data
 
 

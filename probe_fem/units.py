@@ -79,7 +79,7 @@ def to_si_checked(
         parsed = split_unit(key)
         section = isinstance(value, dict) and (parsed is None or path in NAMED)
         if section and not (not path and key in VERBATIM):
-            out[key], sub, again = to_si_checked(value, path + (key,))
+            out[key], sub, again = to_si_checked(value, (*path, key))
             given.update(sub)
             twice += again
             continue
@@ -88,14 +88,14 @@ def to_si_checked(
             continue
         si_key = f"{parsed[0]}_m"
         if si_key in out:
-            first = given[path + (si_key,)]
+            first = given[(*path, si_key)]
             twice.append(
-                f"{'.'.join(path + (parsed[0],))}: given twice ({first[0]} = {_short(first[1])} and {key} = "
+                f"{'.'.join((*path, parsed[0]))}: given twice ({first[0]} = {_short(first[1])} and {key} = "
                 f"{_short(value)}); allowed: one of the two, give it once"
             )
             continue
         out[si_key] = _metres(value, parsed[1])
-        given[path + (si_key,)] = (key, value)
+        given[(*path, si_key)] = (key, value)
     return out, given, twice
 
 

@@ -7,6 +7,7 @@ meshes (coarse levels, so the file runs in well under a minute).
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -123,7 +124,7 @@ def test_adaptive_loop_meets_a_coarse_target(reference, cache):
     assert ad.met and ad.stopped == "met"
     rel = [s.relative for s in ad.history]
     assert len(rel) >= 2 and rel[0] > accuracy >= rel[-1]  # it had to refine, and the estimate fell
-    assert all(b < a for a, b in zip(rel, rel[1:]))
+    assert all(b < a for a, b in itertools.pairwise(rel))
     assert ad.history[0].R_P == levels[0][1].R_P  # the first mesh: the design's sizes ÷ start_refine
     assert ad.history[-1].R_P == ad.report.R_P and ad.error == pytest.approx(ad.history[-1].estimate)
     true = abs(R_rich - ad.report.R_P) / R_rich

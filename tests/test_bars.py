@@ -17,7 +17,7 @@ def transfer_resistance(mesh, k, power=1e-6):
 
 
 def test_prismatic_bar_resistance_is_L_over_kA():
-    mesh, layer = layered_bar(20.0, [1.0])
+    mesh, _layer = layered_bar(20.0, [1.0])
     k = 150.0
     _, res, r_mid, r_end = transfer_resistance(mesh, np.full(mesh.n_elements, k))
     area = 1.0 * 1.0 * MICRON**2

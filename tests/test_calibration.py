@@ -24,7 +24,7 @@ def test_first_order_propagation_matches_monte_carlo(tiny_calibration):
     cal = tiny_calibration.model_copy(update={"R_P": tiny_calibration.R_P.model_copy(update={"uncertainty": 1500.0})})
     dV, u_dV = 1.2e-6, 0.03e-6
     Q, uQ = cal.probe_power(dV, u_dV)
-    T, uT = cal.temperature_rise(dV, u_dV)
+    _T, uT = cal.temperature_rise(dV, u_dV)
     rng = np.random.default_rng(7)
     n = 400_000
     V = rng.normal(dV, u_dV, n)

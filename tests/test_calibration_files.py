@@ -43,13 +43,13 @@ def _leaves(tree, path=()):
         yield path, tree
         return
     for k, v in items:
-        yield from _leaves(v, path + (k,))
+        yield from _leaves(v, (*path, k))
 
 
 def _written(raw, path):
     node = raw
     for k in path:
-        if isinstance(node, dict) and k in node or isinstance(node, list) and isinstance(k, int) and k < len(node):
+        if (isinstance(node, dict) and k in node) or (isinstance(node, list) and isinstance(k, int) and k < len(node)):
             node = node[k]
         else:
             return None  # a default, not written in the file
@@ -91,7 +91,7 @@ def _dynamics_problems(cal: Calibration) -> list[str]:
     tf = d.transfer_function
     if tf is not None:
         if len(tf.rates_per_s) != len(tf.residues_K_per_J) or min(tf.rates_per_s) <= 0:
-            return out + ["transfer function: lengths or an unstable pole"]
+            return [*out, "transfer function: lengths or an unstable pole"]
         rom = tf.model()
         H = rom.H(2 * np.pi * np.array([0.0, 1.0, 1e3, 1e6]))
         if not (np.all(np.isfinite(H)) and rom.dc > 0 and abs(rom.dc - cal.R_P_fem.value) <= 0.01 * cal.R_P_fem.value):
@@ -144,8 +144,8 @@ def usable(cal: Calibration, folder: Path) -> None:
 def _paths(tree, path=()):
     items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else ()
     for k, v in items:
-        yield path + (k,)
-        yield from _paths(v, path + (k,))
+        yield (*path, k)
+        yield from _paths(v, (*path, k))
 
 
 PATHS = {base: list(_paths(json.loads(text))) for base, text in TEXTS.items()}
@@ -164,7 +164,9 @@ VERSIONS = ["².0", "1.2.3", "١.٢", "1", "01.2", " 1.2", "1.2\n", "9.0", "1.99
 
 
 def _has(node, key) -> bool:
-    return isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) and key < len(node)
+    return (isinstance(node, dict) and key in node) or (
+        isinstance(node, list) and isinstance(key, int) and key < len(node)
+    )
 
 
 def _mutate(raw, paths, data) -> None:

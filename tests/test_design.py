@@ -127,7 +127,7 @@ def test_a_variant_is_validated_like_a_loaded_design():
     d = load_design()
     longer = d.with_values({"body.length_m": 2e-5, "materials.au_film.k_W_mK": 150.0})
     assert longer.body.length_m == 2e-5 and longer.materials["au_film"].k_W_mK == 150.0
-    with pytest.raises(DesignError, match="body.length_m = 6e-06: must hold the coated tip"):
+    with pytest.raises(DesignError, match=r"body.length_m = 6e-06: must hold the coated tip"):
         d.with_values({"body.length_m": 6e-6})  # fits the schema, not the tip
-    with pytest.raises(DesignError, match="body.lenght_m: names no field"):
+    with pytest.raises(DesignError, match=r"body.lenght_m: names no field"):
         d.with_values({"body.lenght_m": 2e-5})

@@ -55,9 +55,9 @@ WEIRD = st.one_of(
 def _leaves(tree, path=()):
     for k, v in tree.items():
         if isinstance(v, dict):
-            yield from _leaves(v, path + (k,))
+            yield from _leaves(v, (*path, k))
         else:
-            yield path + (k,)
+            yield (*path, k)
 
 
 def _mutate(tree, data, n_max=3):
@@ -210,7 +210,7 @@ def test_cli_refuses_non_finite_numbers(argv, capsys):
 def test_calibration_values_must_be_finite_and_positive(field, value):
     raw = json.loads(SHIPPED.read_text())
     raw["S_TC"][field] = value
-    with pytest.raises(CalibrationError, match="S_TC.value"):
+    with pytest.raises(CalibrationError, match=r"S_TC.value"):
         Calibration.from_json(json.dumps(raw))
 
 

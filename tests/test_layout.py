@@ -83,9 +83,9 @@ def test_no_import_cycles_at_module_level():
     def visit(n: str, trail: list[str]) -> None:
         state[n] = 1
         for m in graph[n]:
-            assert state.get(m) != 1, "import cycle: " + " -> ".join(trail + [n, m])
+            assert state.get(m) != 1, "import cycle: " + " -> ".join([*trail, n, m])
             if m not in state:
-                visit(m, trail + [n])
+                visit(m, [*trail, n])
         state[n] = 2
 
     for n in graph:

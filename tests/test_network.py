@@ -20,7 +20,7 @@ def test_probe_rise_matches_node_equations():
     for _ in range(20):
         Q_P, Q_S = rng.uniform(0.1, 2, 2)
         R_P, R_J, R_S = 10 ** rng.uniform(4, 10, 3)
-        T_P, T_S = node_equations(Q_P, Q_S, R_P, R_J, R_S)
+        T_P, _T_S = node_equations(Q_P, Q_S, R_P, R_J, R_S)
         assert nw.probe_rise(Q_P, Q_S, R_P, R_J, R_S) == pytest.approx(T_P, rel=1e-10)
         # the estimate error is the junction heat leaving at the apex: (Q_P − T_P/R_P)/Q_P with a sign
         assert nw.estimate_error(Q_S / Q_P, R_P, R_J, R_S) == pytest.approx(T_P / R_P / Q_P - 1, rel=1e-8, abs=1e-15)

@@ -97,7 +97,7 @@ def test_preconditioned_gmres_equals_a_complex_factorization(tiny_dynamics):
 
     ts = tiny_dynamics.system
     tau1 = tiny_dynamics.modes.tau[0]
-    rom, space = frequency.reduced_model_and_space(ts, np.array([1e3 / tau1]), depth=12)
+    _rom, space = frequency.reduced_model_and_space(ts, np.array([1e3 / tau1]), depth=12)
     far = frequency.Subspace(space.V[:, :3], space.Kr[:3, :3], space.Mr[:3, :3], space.fr[:3])  # a poor guess
     for w, guess in itertools.product(np.array([2.0, 30.0, 1e3]) / tau1, (None, space, far)):
         T = frequency.shifted_solve(ts, float(w), None if guess is None else guess.solution(float(w)))

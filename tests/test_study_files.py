@@ -88,9 +88,9 @@ WEIRD = st.one_of(
 def _leaves(tree, path=()):
     for k, v in tree.items():
         if isinstance(v, dict):
-            yield from _leaves(v, path + (k,))
+            yield from _leaves(v, (*path, k))
         else:
-            yield path + (k,)
+            yield (*path, k)
 
 
 @given(st.data())
@@ -102,7 +102,7 @@ def test_a_study_file_is_accepted_or_refused_with_a_study_error(data):
         for k in path[:-1]:
             node = node[k]
         if path == ("study", "design"):
-            node["design"] = data.draw(st.sampled_from(sorted(_BAD.values()) + ["embedded:ntistp", "../x.toml"]))
+            node["design"] = data.draw(st.sampled_from([*sorted(_BAD.values()), "embedded:ntistp", "../x.toml"]))
         else:
             node[path[-1]] = data.draw(WEIRD)
     try:

@@ -271,7 +271,7 @@ def test_flat_thermocouple_channel_is_refused():
 def test_dead_current_channel_is_refused():
     c = columns(BASE)
     c["current"][:] = 0.0
-    with pytest.raises(TraceError, match="current is 0 A.*Q_total"):
+    with pytest.raises(TraceError, match=r"current is 0 A.*Q_total"):
         demodulate(Traces.from_arrays(**c), CAL)
 
 

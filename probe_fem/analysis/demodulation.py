@@ -22,6 +22,7 @@ shorter than two periods, without modulation, with a flat V_TC or a dead current
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,7 +171,7 @@ def demodulate_segment(
     out = {}
     for p, col in ((1, 0), (-1, 1)):
         per_v, per_q = [], []
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for lo, hi in itertools.pairwise(bounds):
             r, k, f = resid_free[lo:hi], keep[lo:hi], ph[lo:hi]
             a, z = k & (f == p), k & (f == 0)
             if a.any() and z.any():

@@ -119,7 +119,7 @@ class JunctionData:
 
 def _check_current_signs(i_plus: np.ndarray, i_minus: np.ndarray, source: str) -> None:
     """Currents as measured have the sign of the bias; all of one sign at ±V are magnitudes, refused."""
-    if np.all(i_minus >= 0) and np.any(i_minus > 0) or np.all(i_plus <= 0) and np.any(i_plus < 0):
+    if (np.all(i_minus >= 0) and np.any(i_minus > 0)) or (np.all(i_plus <= 0) and np.any(i_plus < 0)):
         raise JunctionDataError(
             f"{source}: current at -V = {float(i_minus[0]):.4g} A, at +V = {float(i_plus[0]):.4g} A: "
             "allowed the current as measured, sign included (I(+V) > 0, I(−V) < 0), not its magnitude"

@@ -241,7 +241,7 @@ def fit_trace(v: np.ndarray, fs: float, mains_Hz: float = 60.0, segment_s: float
     lines_mask = np.zeros(f.size, bool)
     amps = []
     for n in range(1, int((fs / 2) // mains_Hz) + 1):
-        k = int(round(n * mains_Hz / df)) - 1
+        k = round(n * mains_Hz / df) - 1
         near = np.arange(max(0, k - 12), min(f.size, k + 13))
         core = near[np.abs(near - k) <= 2]
         ring = near[np.abs(near - k) > 4]

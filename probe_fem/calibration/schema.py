@@ -12,6 +12,7 @@ every field.  Conversions propagate standard uncertainties to first order:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -151,7 +152,7 @@ class Dynamics(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Dynamics:
         steps = [("t10_s", self.t10_s), ("t63_s", self.t63_s), ("t90_s", self.t90_s), ("t999_s", self.t999_s)]
-        for (lo_name, lo), (name, value) in zip(steps, steps[1:]):
+        for (lo_name, lo), (name, value) in itertools.pairwise(steps):
             _check(
                 value >= lo,
                 f"{name} = {value!r}: allowed [{lo_name} = {lo:g}, inf) s (a step reaches 10, 63, 90, 99.9 % in turn)",

@@ -16,7 +16,7 @@ def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
     if loc in given:
         key, value = given[loc]
         unit = key.rpartition("_")[2]
-        return ".".join(map(str, loc[:-1] + (key,))), repr(value), LENGTH_UNITS[unit]
+        return ".".join(map(str, (*loc[:-1], key))), repr(value), LENGTH_UNITS[unit]
     return ".".join(map(str, loc)), "", 1.0
 
 
@@ -63,7 +63,7 @@ def _inner(annotation: Any, part: Any) -> Any:
     for a in (annotation, *get_args(annotation)):
         if isinstance(a, type) and issubclass(a, BaseModel):
             return a.model_fields.get(part) if isinstance(part, str) else None
-        if get_origin(a) is dict and isinstance(part, str) or get_origin(a) is list and isinstance(part, int):
+        if (get_origin(a) is dict and isinstance(part, str)) or (get_origin(a) is list and isinstance(part, int)):
             return get_args(a)[-1]
     return None
 

@@ -62,7 +62,7 @@ def _section(title: str, model: type[BaseModel]) -> list[str]:
     doc = inspect.cleandoc(model.__doc__ or "")
     lines = [f"## `{title}`", "", doc, "", "| key | type | | allowed | default |", "|---|---|---|---|---|"]
     lines += [_row(name, info) for name, info in model.model_fields.items()]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def design_reference() -> str:

@@ -356,6 +356,6 @@ def _provenance_key_with_unit(d: Design, parts: list[str]) -> bool:
     if parsed is None:
         return False
     obj: Any = d.model_dump()
-    for part in parts[:-1] + [parsed[0] + "_m"]:
+    for part in [*parts[:-1], parsed[0] + "_m"]:
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj is not None

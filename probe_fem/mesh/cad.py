@@ -148,7 +148,7 @@ def _prism(poly: np.ndarray, z0: float, dz: float) -> int:
     lines = [occ.addLine(pts[i], pts[(i + 1) % len(pts)]) for i in range(len(pts))]
     surf = occ.addPlaneSurface([occ.addCurveLoop(lines)])
     out = occ.extrude([(2, surf)], 0, 0, dz)
-    return [tag for dim, tag in out if dim == 3][0]
+    return next(tag for dim, tag in out if dim == 3)
 
 
 def _in_layer(tool: int, shell: list[tuple[int, int]]) -> int:

@@ -174,13 +174,13 @@ def au_leg(
         y_t = tc.tip_leg_gap_m * um / 2 + wt / 2
         x_foot = x_tip - half_foot - w / 2
         x_taper = x_foot - d.leg_taper_length * um
-        pts = _approach(d, um, x_taper - w, g / 2 + w / 2) + [(x_taper, g / 2 + w / 2)]
+        pts = [*_approach(d, um, x_taper - w, g / 2 + w / 2), (x_taper, g / 2 + w / 2)]
         route = ribbon(pts, [w] * (len(pts) - 1), tail=((x_foot, y_t), wt))
         return [route], [strip((x_foot, y_t), (x_tip - stop, y_t), wt)]
     # sides: past the tip footprint (a tenth of a leg width clear of it) to the +y face, then up it
     y_out = half_foot + 0.1 * w  # where the stripe starts
     y_run = y_out + w  # the run along the footprint (a leg width above, so the turn's inner corner stays clear)
-    pts = _approach(d, um, x_tip - half_foot - w, y_run) + [(x_tip, y_run), (x_tip, y_out)]
+    pts = [*_approach(d, um, x_tip - half_foot - w, y_run), (x_tip, y_run), (x_tip, y_out)]
     route = ribbon(pts, [w] * (len(pts) - 2) + [wt])
     return [route], [strip((x_tip, y_out), (x_tip, stop), wt)]
 

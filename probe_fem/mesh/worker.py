@@ -69,7 +69,7 @@ def _child(task: Task, conn: Connection) -> None:
 
     try:
         conn.send(("done", task.function(report, *task.args)))
-    except BaseException as exc:  # noqa: BLE001 -- everything goes back to the parent as a message
+    except BaseException as exc:  # everything goes back to the parent as a message
         conn.send(("error", exc if isinstance(exc, MeshError) else None, f"{type(exc).__name__}: {exc}"))
         conn.send(("trace", traceback.format_exc()))
     finally:
@@ -88,7 +88,7 @@ class _Running:
 
 def run(
     tasks: Sequence[Task],
-    limits: Limits = Limits(),  # noqa: B008 -- frozen
+    limits: Limits = Limits(),  # frozen: a safe default
     parallel: int = 2,
     on_stage: Callable[[str, str], None] | None = None,
 ) -> list[Any]:

@@ -8,6 +8,7 @@ the Richardson estimate is R₃ + (R₃−R₂)/(ratioᵖ − 1).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ class ConvergenceStudy:
     def changes(self) -> list[float]:
         """Relative change of R_P at each refinement step."""
         v = self.values
-        return [abs(b - a) / abs(b) for a, b in zip(v, v[1:])]
+        return [abs(b - a) / abs(b) for a, b in itertools.pairwise(v)]
 
     @property
     def order(self) -> float | None:

@@ -35,7 +35,7 @@ AMG_FROM = 30_000  # without CHOLMOD, AMG-CG beats SuperLU above this many unkno
 
 def _pardiso():
     try:
-        import pypardiso  # noqa: F401
+        import pypardiso
     except ImportError:
         return None
     return pypardiso

@@ -297,7 +297,7 @@ def fitted_design_text(source_text: str, raw: dict, result: FitResult, name: str
         edits[path] = float(f"{v:.6g}")
         edits[("provenance", p.key)] = f"fitted: {note}"
         if path[0] == "materials":
-            edits[path[:2] + ("origin",)] = "fitted"
+            edits[(*path[:2], "origin")] = "fitted"
     expected = apply_overrides(raw, {})
     for path, v in edits.items():
         node = expected

@@ -52,11 +52,11 @@ def resolve_key(raw: dict, key: str) -> tuple[tuple[str, ...], float]:
                 if p2 and p2[0] == parsed[0]:
                     raise ValueError(
                         f"{key}: the base design writes this length as "
-                        f"{'.'.join(parts[:-1] + (other,))}; use that key (units as in the file)"
+                        f"{'.'.join((*parts[:-1], other))}; use that key (units as in the file)"
                     )
         numeric = sorted(k for k, v in node.items() if _numeric(v))
         close = difflib.get_close_matches(last, numeric, n=1)
-        hint = f"; did you mean {'.'.join(parts[:-1] + (close[0],))}?" if close else ""
+        hint = f"; did you mean {'.'.join((*parts[:-1], close[0]))}?" if close else ""
         raise ValueError(
             f"{key}: unknown key (numeric keys of [{'.'.join(parts[:-1])}]: {', '.join(numeric) or 'none'}){hint}"
         )

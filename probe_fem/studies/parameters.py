@@ -112,7 +112,7 @@ def default_range(key: str) -> tuple[float, float, str] | None:
     parts = key.split(".")
     parsed = split_unit(parts[-1])
     if parsed:
-        si_key = ".".join(parts[:-1] + [parsed[0] + "_m"])
+        si_key = ".".join([*parts[:-1], parsed[0] + "_m"])
         if si_key in DEFAULT_RANGES:
             lo, hi, note = DEFAULT_RANGES[si_key]
             f = LENGTH_UNITS[parsed[1]]

@@ -195,7 +195,7 @@ def _run_dask(
             k = futures[fut]
             try:
                 result = fut.result()
-            except Exception as exc:  # noqa: BLE001 -- worker died (e.g. a mesher crash): recorded, the study goes on
+            except Exception as exc:  # worker died (e.g. a mesher crash): recorded, the study goes on
                 result = {"status": "failed", "error": f"worker: {type(exc).__name__}: {exc}", "design_fingerprint": ""}
             record(k, result)
     finally:

@@ -136,7 +136,7 @@ def resolve_free(raw: dict, name: str) -> tuple[str, float]:
         for k in node:
             p = split_unit(k)
             if p and p[0] == stem:
-                key = ".".join(head + [k])
+                key = ".".join([*head, k])
     if name not in ALIASES and "." not in name:
         raise ValueError(
             f"{name!r}: unknown alias (aliases: {', '.join(sorted(ALIASES))}) and not a dotted key "
