@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.analysis.landauer import Junction
-from probe_fem.cli.common import EXIT_BAD_INPUT, calibration_path
+from probe_fem import paper
+from probe_fem.cli.common import EXIT_BAD_INPUT, bounded, calibration_path, frequency
 from probe_fem.cli.common import error as _error
+from probe_fem.cli.plan import add_noise_options, duration
 from probe_fem.errors import InputError
 from probe_fem.io import check_writable
+
+if TYPE_CHECKING:
+    from probe_fem.analysis.landauer import Junction
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
@@ -195,3 +200,67 @@ def _bias_list(text: str) -> np.ndarray:
     if v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= 0) or np.any(v > 10) or v.size > 100:
         raise ValueError(f"bias = {text!r}: 1 to 100 amplitudes, each finite and in (0, 10] V")
     return v
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The commands on calibration and trace files: export, landauer, simulate, analyze."""
+    e = sub.add_parser("export", help="convert a JSON calibration to csv or mat")
+    e.add_argument("calibration", help="calibration JSON file")
+    e.add_argument("--format", choices=("csv", "mat", "json"), required=True)
+    e.add_argument("--out", default=None, help="target file (default: beside the input, new suffix)")
+    e.set_defaults(func=cmd_export, no_design=True)
+    la = sub.add_parser("landauer", help="Q_P, Q_S, Q_total per bias from a transmission model (paper Eq. 1)")
+    la.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
+    la.add_argument("--table", default=None, help="transmission table: two columns, E - E_F (eV) and tau")
+    la.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated amplitudes (V)")
+    la.set_defaults(func=cmd_landauer, no_design=True)
+    si = sub.add_parser("simulate", help="synthetic three-level modulation traces for a junction model")
+    si.add_argument("--model", choices=("bdnc", "bda", "au"), default="bdnc")
+    si.add_argument("--bias", default="0.74,0.95,1.08,1.18,1.27", help="comma-separated V_M (V)")
+    si.add_argument(
+        "--calibration",
+        default=None,
+        help="calibration JSON (default: calib/ntistp.json when it is in this folder, else the shipped one)",
+    )
+    si.add_argument("--junctions", type=bounded(int, 1, 1000), default=10, help="junction segments per V_M")
+    si.add_argument("--seconds", type=bounded(float, 0.01, 3600, unit="s"), default=5.0, help="seconds per junction")
+    si.add_argument(
+        "--fs", type=bounded(float, 10, 1e6, unit="Hz"), default=paper.SAMPLE_RATE_HZ, help="sampling frequency (Hz)"
+    )
+    si.add_argument(
+        "--frequency", type=frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
+    )
+    si.add_argument("--sequence", choices=("+0-", "+0-0"), default="+0-", help="bias phases per period")
+    si.add_argument(
+        "--drift-nV", type=bounded(float, 0, 1e9), default=50.0, help="slow sinusoidal baseline wander, amplitude (nV)"
+    )
+    add_noise_options(si)
+    si.add_argument(
+        "--spread", type=bounded(float, 0, 1), default=0.05, help="relative junction-to-junction conductance spread"
+    )
+    si.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0)
+    si.add_argument("--out", default="traces.npz", help="traces file (.npz or .csv)")
+    si.add_argument("--quiet", action="store_true", help="no progress output")
+    si.set_defaults(func=cmd_simulate, no_design=True)
+    an = sub.add_parser("analyze", help="demodulate traces into ΔT_TC,Avg, Q_P,Avg, Q_Total,Avg per V_M; plot")
+    an.add_argument("traces", help="traces file (.npz or .csv with t_s,V_TC_V,bias_V,I_A[,segment])")
+    an.add_argument(
+        "--calibration",
+        default=None,
+        help="calibration JSON (default: calib/ntistp.json when it is in this folder, else the shipped one)",
+    )
+    an.add_argument(
+        "--frequency", type=frequency, default=paper.MODULATION_FREQUENCY_HZ, help="modulation frequency (Hz)"
+    )
+    an.add_argument(
+        "--dead-time",
+        type=duration,
+        default=None,
+        help="excluded after each phase's first sample, e.g. 5ms (default: the probe's t999)",
+    )
+    an.add_argument("--model", choices=("bdnc", "bda", "au"), default=None, help="overlay Landauer predictions")
+    an.add_argument(
+        "--out", default=None, help="figure, a .png; its data go beside it as .json (default: beside the traces)"
+    )
+    an.add_argument("--quiet", action="store_true", help="no progress output")
+    an.set_defaults(func=cmd_analyze, no_design=True)

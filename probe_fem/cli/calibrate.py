@@ -9,20 +9,115 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.calibration.schema import Network
-from probe_fem.cli.common import EXIT_BAD_INPUT
+from probe_fem import paper
+from probe_fem.cli.common import EXIT_BAD_INPUT, bounded, design_options, fraction, frequency, positive
 from probe_fem.cli.common import error as _error
 from probe_fem.cli.common import quantity_table as _quantity_table
-from probe_fem.design import Design
 from probe_fem.io import check_writable
-from probe_fem.model.dynamics import DynamicReport
-from probe_fem.model.steady import SteadyReport, build_model, solve_steady
 from probe_fem.paper import R_P_K_PER_W as PUBLISHED_RP
 from probe_fem.paper import R_P_UNCERTAINTY_K_PER_W as PUBLISHED_RP_U
 from probe_fem.progress import Stages
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the FEM stack is imported when a command runs, not when the parser is built
+    from probe_fem.calibration.schema import Network
+    from probe_fem.design import Design
+    from probe_fem.model.dynamics import DynamicReport
+    from probe_fem.model.steady import SteadyReport
     from probe_fem.pipeline import CalibrationRun
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The commands on a design: calibrate, mesh, modulation, network, converge."""
+    c = sub.add_parser(
+        "calibrate",
+        help="R_P, breakdown, modes, step and frequency response, modulation verdict; writes JSON, VTU, PNG",
+    )
+    design_options(c)
+    c.add_argument(
+        "--solver",
+        choices=("auto", "direct", "amg"),
+        default="auto",
+        help="steady solver; auto: the fastest installed for the size, named in the report",
+    )
+    c.add_argument("--calib", default=None, help="calibration file to write (default: calib/<design name>.json)")
+    c.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="always re-mesh (default: reuse meshes cached by geometry in $PROBE_FEM_CACHE "
+        "or ~/.cache/probe-fem/meshes)",
+    )
+    c.add_argument("--verify-step", action="store_true", help="also step the full model in time (BDF2) as a check")
+    c.add_argument(
+        "--accuracy",
+        type=accuracy,
+        default=None,
+        help="mesh adaptively until the estimated relative error of R_P is within this, e.g. 0.1%% or 0.001 "
+        "(the first mesh is the design's sizes ÷ refine/2)",
+    )
+    c.set_defaults(func=cmd_calibrate)
+    m = sub.add_parser("mesh", help="write the mesh only (VTU with region ids)")
+    design_options(m)
+    m.set_defaults(func=cmd_mesh)
+    mo = sub.add_parser("modulation", help="how faithfully phase-averaged ΔT_TC follows a three-level modulation")
+    design_options(mo)
+    mo.add_argument(
+        "--frequency",
+        type=frequency,
+        default=paper.MODULATION_FREQUENCY_HZ,
+        help=f"modulation frequency, Hz (default {paper.MODULATION_FREQUENCY_HZ:g}, the paper's)",
+    )
+    mo.add_argument("--tolerance", type=fraction, default=1e-3, help="relative tolerance (default 1e-3)")
+    mo.add_argument(
+        "--levels",
+        type=heat_levels,
+        default=(1.0, 0.0, 0.8),
+        help="relative heat in the +V, 0, -V phases (default 1,0,0.8)",
+    )
+    mo.set_defaults(func=cmd_modulation)
+    n = sub.add_parser("network", help="validity of Q_P = ΔT_TC/R_P against junction and substrate resistances")
+    design_options(n)
+    g = n.add_mutually_exclusive_group()
+    g.add_argument("--junction-conductance", help="electrical conductance, e.g. 1G0 or 7.7e-5S (Wiedemann-Franz)")
+    g.add_argument("--junction-resistance", help="thermal resistance R_J, e.g. 1e7K/W")
+    g.add_argument("--molecule", choices=("au", "bdnc", "bda"), help="the paper's junction classes")
+    n.add_argument("--phonon-conductance", help="phonon thermal conductance, e.g. 30pW/K (adds to the electronic)")
+    n.add_argument("--contact-radius-nm", type=positive, default=10.0, help="substrate hot-spot radius, nm")
+    n.add_argument("--substrate-k", type=positive, default=317.0, help="substrate conductivity, W/(m K)")
+    n.add_argument("--ratio-max", type=positive, default=4.0, help="largest Q_S/Q_P considered")
+    n.add_argument("--tolerance", type=fraction, default=1e-3)
+    n.add_argument("--substrate-fem", action="store_true", help="also solve R_S by axisymmetric FEM")
+    n.set_defaults(func=cmd_network)
+    v = sub.add_parser(
+        "converge",
+        help="mesh-refinement study of R_P with Richardson extrapolation: "
+        "levels at refine/2, refine, 2·refine, ... (the calibrate mesh is the second level)",
+    )
+    design_options(v)
+    v.add_argument("--levels", type=int, choices=range(2, 6), default=3, metavar="{2..5}")
+    v.set_defaults(func=cmd_converge)
+
+
+def accuracy(text: str) -> float:
+    """argparse type of ``--accuracy``: a relative error as a fraction ("0.001") or a percentage ("0.1%")."""
+    t = text.strip()
+    percent = t.endswith("%")
+    value = bounded()(t[:-1].strip() if percent else t)
+    value = value / 100 if percent else value
+    from probe_fem.model.adapt import ACCURACY_RANGE
+
+    lo, hi = ACCURACY_RANGE
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed [{lo:g}, {hi:g}] (a fraction) or [0.001%, 50%]")
+    return float(value)
+
+
+def heat_levels(text: str) -> tuple[float, float, float]:
+    parts = [bounded()(p) for p in text.split(",")]
+    if len(parts) != 3 or min(parts) < 0 or parts[0] == parts[1] or parts[2] == parts[1]:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: three heat levels >= 0 for +V,0,-V, the bias phases different from the 0 V phase"
+        )
+    return tuple(parts)
 
 
 def _out_dir(args: argparse.Namespace, design: Design) -> Path:
@@ -177,6 +272,8 @@ def cmd_network(args: argparse.Namespace, design: Design, console: Console) -> i
     except ValueError as exc:
         _error(f"network: {exc}")
         return EXIT_BAD_INPUT
+    from probe_fem.model.steady import build_model, solve_steady
+
     stages = Stages(quiet=args.quiet)
     report, _ = solve_steady(build_model(design, refine=args.refine, stages=stages), stages=stages)
     a, k = args.contact_radius_nm * 1e-9, args.substrate_k
@@ -215,6 +312,8 @@ def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -
     from probe_fem.physics.modulation import Waveform
 
     wave = Waveform(levels=tuple(args.levels))
+    from probe_fem.model.steady import build_model
+
     stages = Stages(quiet=args.quiet)
     model = build_model(design, refine=args.refine, stages=stages)
     dyn = analyze(model, frequency_Hz=args.frequency, tolerance=args.tolerance, wave=wave, stages=stages)

@@ -50,6 +50,22 @@ def bounded(
     return parse
 
 
+refine_factor = bounded(float, 0.1, 16)  # mesh refine factor
+frequency = bounded(float, 0, 1e9, lo_open=True, unit="Hz")
+positive = bounded(float, 0, None, lo_open=True)
+fraction = bounded(float, 0, 1, lo_open=True, hi_open=True)
+
+
+def design_options(sp: argparse.ArgumentParser) -> None:
+    """DESIGN, --out, --refine, --quiet: the options of every command on a design."""
+    sp.add_argument(
+        "design", nargs="?", default=None, help="design TOML file (default: the embedded NTISTP reference design)"
+    )
+    sp.add_argument("--out", default=None, help="output folder (default: results/<design name>)")
+    sp.add_argument("--refine", type=refine_factor, default=1.0, help="divide all mesh sizes by this factor")
+    sp.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 DEFAULT_CALIBRATION = "calib/ntistp.json"  # what `probe-fem calibrate` writes in the current folder
 
 

@@ -8,16 +8,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from probe_fem.cli.common import refine_factor
 
-def add_compare_command(sub: Any, positive: Any) -> None:
-    """The ``compare`` subcommand."""
+
+def add_parser(sub: Any) -> None:
+    """The ``compare`` command."""
     c = sub.add_parser(
         "compare",
         help="calibrate several designs and compare R_P, τ₁, t63, f−3dB, the highest "
         "quasi-static frequency and the heat-capacity and resistance shares; one figure",
     )
     c.add_argument("designs", nargs="+", help="design TOML files ('embedded' for the NTISTP reference)")
-    c.add_argument("--refine", type=positive, default=1.0, help="divide all mesh sizes by this factor")
+    c.add_argument("--refine", type=refine_factor, default=1.0, help="divide all mesh sizes by this factor")
     c.add_argument("--out", default="results/compare", help="output folder (compare.json, compare.png)")
     c.add_argument("--quiet", action="store_true", help="no progress output")
     c.set_defaults(func=cmd_compare, no_design=True)

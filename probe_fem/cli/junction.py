@@ -44,7 +44,7 @@ def _measured(units: dict[str, float], default: str, example: str) -> Any:
     return parse
 
 
-def add_junction_command(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """The ``fit-junction`` subcommand."""
     fj = sub.add_parser(
         "fit-junction",

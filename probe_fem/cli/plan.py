@@ -100,7 +100,7 @@ def noise_from(args: argparse.Namespace, S_TC: float) -> Noise:
     )
 
 
-def add_plan_command(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """The ``plan`` subcommand."""
     pl = sub.add_parser(
         "plan",

@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from probe_fem.cli.common import bounded
+from probe_fem.cli.common import bounded, design_options
 from probe_fem.cli.fit import cmd_fit
 from probe_fem.cli.study import cmd_study
 
@@ -43,8 +43,8 @@ def _target(name: str) -> Callable[[str], Any]:
 
 
 # ---------------------------------------------------------------- parser
-def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add the ``study`` and ``fit`` subcommands; ``common`` adds DESIGN/--out/--refine/--quiet (cli.py)."""
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``study`` and ``fit`` commands."""
     s = sub.add_parser(
         "study",
         help="parameter sweeps, uncertainty (Monte Carlo / Latin hypercube) and Sobol' "
@@ -75,7 +75,7 @@ def add_commands(sub: argparse._SubParsersAction, common: Callable[[argparse.Arg
         "fit",
         help="fit free design parameters to measured R_P / τ / f−3dB (least squares); writes the fitted design TOML",
     )
-    common(f)
+    design_options(f)
     f.add_argument(
         "--target-rp",
         type=_target("rp"),

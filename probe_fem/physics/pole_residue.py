@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 
 @dataclass
@@ -47,6 +46,8 @@ class PoleResidue:
 
     def f_3dB(self) -> float:
         """Frequency (Hz) where |H| falls to |H(0)|/√2 at the thermocouple."""
+        from scipy.optimize import brentq  # imported on use: scipy.optimize takes ~0.3 s to load
+
         target = self.dc / np.sqrt(2)
 
         def g(lw: float) -> float:
@@ -62,6 +63,8 @@ class PoleResidue:
 
     def crossing(self, fraction: float, which: str = "tc") -> float:
         """First time (s) the step at the thermocouple (or ``"apex"``) reaches ``fraction`` of its final value."""
+        from scipy.optimize import brentq  # imported on use: scipy.optimize takes ~0.3 s to load
+
         if not 0 < fraction < 1:
             raise ValueError(f"fraction = {fraction}: allowed (0, 1)")
         final = float((self._residues(which) / self.lam).sum())
