@@ -246,6 +246,10 @@ def _read_base(text: str, base_dir: Path, source: str) -> tuple[Path, dict[str, 
     return path, parse_toml(read_text(path, lambda m: fail(f"{path}: {m}")), lambda m: fail(f"{path}: {m}"))
 
 
+DIST_FIELDS = ("distribution", "low", "high", "mean", "std", "median", "sigma_ln")
+GRID_FIELDS = ("values", "start", "stop", "num")
+
+
 def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs: list[str]) -> Parameter | None:
     """Validate one parameter against the method and the base design; append problems to ``msgs``."""
     where = f'parameters."{key}"'
@@ -255,98 +259,104 @@ def _check_parameter(key: str, spec: ParameterSpec, method: str, raw: dict, msgs
         msgs.append(f"{where}: {exc}")
         return None
     n0 = len(msgs)
-    unit = key_unit(key)
-    u = f" {unit}" if unit else ""
-    dist_fields = ("distribution", "low", "high", "mean", "std", "median", "sigma_ln")
-    grid_fields = ("values", "start", "stop", "num")
+    u = f" {key_unit(key)}" if key_unit(key) else ""
     given = {f for f in spec.model_fields_set if f != "note"}
     values: tuple[float, ...] | None = None
     lo = hi = None
     if method in ("grid", "list"):
-        for f in sorted(given & set(dist_fields)):
-            msgs.append(
-                f"{where}.{f}: not used by method {method!r} (give values"
-                + (" or start, stop, num)" if method == "grid" else ")")
-            )
-        ranged = given & {"start", "stop", "num"}
-        if method == "list" and ranged:
-            msgs.append(f"{where}: method 'list' takes values = [...], not start/stop/num")
-        elif spec.values is not None and ranged:
-            msgs.append(f"{where}: give values or start/stop/num, not both")
-        elif spec.values is not None:
-            values = tuple(spec.values)
-        elif ranged == {"start", "stop", "num"}:
-            if spec.start == spec.stop:
-                msgs.append(f"{where}.stop = {spec.stop!r}: must differ from start")
-            assert spec.start is not None and spec.stop is not None and spec.num is not None  # all three given
-            values = tuple(float(v) for v in np.linspace(spec.start, spec.stop, spec.num))
-        elif ranged:
-            msgs.append(
-                f"{where}: start, stop and num go together (missing: "
-                f"{', '.join(sorted({'start', 'stop', 'num'} - ranged))})"
-            )
-        else:
-            msgs.append(
-                f"{where}: missing values (a list, in the file's units{u})"
-                + (" or start, stop, num" if method == "grid" else "")
-            )
-        if values is not None and len(set(values)) != len(values) and method == "grid":
-            msgs.append(f"{where}.values: repeated values in a grid")
-        checked = values or ()
+        values = _grid_values(where, spec, method, given, u, msgs)
+        checked: tuple[float, ...] = values or ()
     else:
-        for f in sorted(given & set(grid_fields)):
-            msgs.append(f"{where}.{f}: not used by method {method!r} (give a distribution)")
-        dist = spec.distribution
-        if dist is None:
-            msgs.append(f"{where}: missing distribution (allowed: {', '.join(DISTRIBUTIONS)})")
+        bounds = _distribution_bounds(where, key, spec, method, given, u, msgs)
+        if bounds is None:
             return None
-        needed = {"uniform": set(), "normal": {"mean", "std"}, "lognormal": {"median", "sigma_ln"}}[dist]
-        for f in sorted(needed - given):
-            msgs.append(f"{where}.{f}: missing; a {dist} distribution needs {' and '.join(sorted(needed))}")
-        for f in sorted((given & {"mean", "std", "median", "sigma_ln"}) - needed):
-            msgs.append(f"{where}.{f}: not a parameter of a {dist} distribution")
-        lo, hi = spec.low, spec.high
-        if lo is None or hi is None:
-            dr = default_range(key)
-            if dr is None:
-                msgs.append(
-                    f"{where}: give low and high{u} (no default range for this key; defaults exist for "
-                    f"{', '.join(sorted(DEFAULT_RANGES))})"
-                )
-                return None
-            lo = dr[0] if lo is None else lo
-            hi = dr[1] if hi is None else hi
-        if not lo < hi:
-            msgs.append(f"{where}.high = {hi!r}: must be > low = {lo:g}{u}")
-        if dist == "normal" and spec.mean is not None and not lo <= spec.mean <= hi:
-            msgs.append(f"{where}.mean = {spec.mean!r}: must lie within [low, high] = [{lo:g}, {hi:g}]{u}")
-        if dist == "lognormal":
-            if lo <= 0:
-                msgs.append(f"{where}.low = {lo!r}: a log-normal distribution needs low > 0")
-            if spec.median is not None and not lo <= spec.median <= hi:
-                msgs.append(f"{where}.median = {spec.median!r}: must lie within [low, high] = [{lo:g}, {hi:g}]{u}")
-        checked = (lo, hi)
+        lo, hi = checked = bounds
     for v in dict.fromkeys(checked):
-        for m in field_errors(raw, key, v):
-            head, sep, tail = m.partition(": ")
-            reason = tail if sep and head.startswith(key + " = ") else m
-            name = "values" if values is not None else _value_name(v, lo, hi)
-            msgs.append(f"{where}.{name}: {v:g}{u} is outside the design's allowed range: {reason}")
+        name = "values" if values is not None else _value_name(v, lo, hi)
+        msgs.extend(
+            f"{where}.{name}: {v:g}{u} is outside the design's allowed range: {reason}"
+            for reason in _range_problems(raw, key, v)
+        )
     if len(msgs) > n0:
         return None
-    return Parameter(
-        key=key,
-        path=path,
-        base_value=base_value,
-        values=values,
-        distribution=spec.distribution,
-        low=lo,
-        high=hi,
-        mean=spec.mean,
-        std=spec.std,
-        median=spec.median,
-        sigma_ln=spec.sigma_ln,
+    fields = {f: getattr(spec, f) for f in ("distribution", "mean", "std", "median", "sigma_ln")}
+    return Parameter(key=key, path=path, base_value=base_value, values=values, low=lo, high=hi, **fields)
+
+
+def _grid_values(
+    where: str, spec: ParameterSpec, method: str, given: set[str], u: str, msgs: list[str]
+) -> tuple[float, ...] | None:
+    """The values of a grid or list parameter (``values``, or ``start``/``stop``/``num`` on a grid)."""
+    more = " or start, stop, num" if method == "grid" else ""
+    msgs.extend(
+        f"{where}.{f}: not used by method {method!r} (give values{more})" for f in sorted(given & set(DIST_FIELDS))
     )
+    ranged = given & {"start", "stop", "num"}
+    values = None
+    if method == "list" and ranged:
+        msgs.append(f"{where}: method 'list' takes values = [...], not start/stop/num")
+    elif spec.values is not None and ranged:
+        msgs.append(f"{where}: give values or start/stop/num, not both")
+    elif spec.values is not None:
+        values = tuple(spec.values)
+    elif ranged == {"start", "stop", "num"}:
+        assert spec.start is not None and spec.stop is not None and spec.num is not None  # all three given
+        if spec.start == spec.stop:
+            msgs.append(f"{where}.stop = {spec.stop!r}: must differ from start")
+        values = tuple(float(v) for v in np.linspace(spec.start, spec.stop, spec.num))
+    elif ranged:
+        missing = ", ".join(sorted({"start", "stop", "num"} - ranged))
+        msgs.append(f"{where}: start, stop and num go together (missing: {missing})")
+    else:
+        msgs.append(f"{where}: missing values (a list, in the file's units{u}){more}")
+    if values is not None and len(set(values)) != len(values) and method == "grid":
+        msgs.append(f"{where}.values: repeated values in a grid")
+    return values
+
+
+def _distribution_bounds(
+    where: str, key: str, spec: ParameterSpec, method: str, given: set[str], u: str, msgs: list[str]
+) -> tuple[float, float] | None:
+    """[low, high] of a sampled parameter (the key's default range where not given); its other fields checked."""
+    unused = sorted(given & set(GRID_FIELDS))
+    msgs.extend(f"{where}.{f}: not used by method {method!r} (give a distribution)" for f in unused)
+    dist = spec.distribution
+    if dist is None:
+        msgs.append(f"{where}: missing distribution (allowed: {', '.join(DISTRIBUTIONS)})")
+        return None
+    needed = {"uniform": set(), "normal": {"mean", "std"}, "lognormal": {"median", "sigma_ln"}}[dist]
+    msgs.extend(
+        f"{where}.{f}: missing; a {dist} distribution needs {' and '.join(sorted(needed))}"
+        for f in sorted(needed - given)
+    )
+    msgs.extend(
+        f"{where}.{f}: not a parameter of a {dist} distribution"
+        for f in sorted((given & {"mean", "std", "median", "sigma_ln"}) - needed)
+    )
+    default = default_range(key)
+    if (spec.low is None or spec.high is None) and default is None:
+        known = ", ".join(sorted(DEFAULT_RANGES))
+        msgs.append(f"{where}: give low and high{u} (no default range for this key; defaults exist for {known})")
+        return None
+    lo = spec.low if spec.low is not None else default[0]  # type: ignore[index]
+    hi = spec.high if spec.high is not None else default[1]  # type: ignore[index]
+    if not lo < hi:
+        msgs.append(f"{where}.high = {hi!r}: must be > low = {lo:g}{u}")
+    centre = {"normal": ("mean", spec.mean), "lognormal": ("median", spec.median)}.get(dist)
+    if centre is not None and centre[1] is not None and not lo <= centre[1] <= hi:
+        msgs.append(f"{where}.{centre[0]} = {centre[1]!r}: must lie within [low, high] = [{lo:g}, {hi:g}]{u}")
+    if dist == "lognormal" and lo <= 0:
+        msgs.append(f"{where}.low = {lo!r}: a log-normal distribution needs low > 0")
+    return lo, hi
+
+
+def _range_problems(raw: dict, key: str, value: float) -> list[str]:
+    """Why the base design with ``key`` set to ``value`` breaks a field range (the message's reason part)."""
+    out = []
+    for m in field_errors(raw, key, value):
+        head, sep, tail = m.partition(": ")
+        out.append(tail if sep and head.startswith(key + " = ") else m)
+    return out
 
 
 def _value_name(v: float, lo: float | None, hi: float | None) -> str:
