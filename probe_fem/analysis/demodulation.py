@@ -248,86 +248,105 @@ def demodulate(
     polarity (Q_total undefined); fewer than 2 usable periods per amplitude; non-finite results.
     Isolated bias glitches are excluded and counted (:attr:`PhaseResult.glitches`).
     """
-    if not (np.isfinite(period) and period > 0):
-        raise TraceError(f"period = {period!r} s: must be a finite positive number")
-    if not (np.isfinite(knot_periods) and knot_periods >= 1):
-        raise TraceError(f"knot_periods = {knot_periods!r}: allowed >= 1 (drift knots closer than a period)")
-    step = tr.step
-    fs = 1.0 / step
-    if period * fs < 3:
-        raise TraceError(f"period = {period:g} s holds {period * fs:.2f} samples at {fs:g} Hz: need >= 3")
-    checked = {}
-    for s in np.unique(tr.segment):
-        mask = tr.segment == s
-        checked[int(s)] = (mask, *_check_segment(tr, int(s), mask, period, step))
+    checked = _checked_segments(tr, period, knot_periods)
     if dead_time is None:
         d = calibration.dynamics
         dead_time = d.t999_s if d is not None else 0.0
     phase = period / _phases_per_period(next(iter(checked.values()))[3])
     if not (np.isfinite(dead_time) and 0 <= dead_time < phase):
         raise TraceError(f"dead_time = {dead_time!r} s: allowed [0, {phase:g}) s (shorter than a phase)")
+    results = []
+    for vm, segments in sorted(_by_amplitude(checked).items()):
+        pooled, glitches = _pool(tr, checked, segments, period, dead_time, knot_periods)
+        plus, minus = (_phase_result(calibration, vm * p, *pooled[p], glitches) for p in (1, -1))
+        results.append((plus, minus))
+    return results
+
+
+Checked = dict[int, tuple[np.ndarray, float, int, np.ndarray]]  # segment -> (mask, V_M, glitches, levels)
+Pooled = tuple[list[tuple[float, int]], list[float], list[float]]  # (fit, periods) per segment; per-period ΔV, Q_total
+
+
+def _checked_segments(tr: Traces, period: float, knot_periods: float) -> Checked:
+    """Every segment checked (see :func:`demodulate`), with its amplitude, glitches and bias levels."""
+    if not (np.isfinite(period) and period > 0):
+        raise TraceError(f"period = {period!r} s: must be a finite positive number")
+    if not (np.isfinite(knot_periods) and knot_periods >= 1):
+        raise TraceError(f"knot_periods = {knot_periods!r}: allowed >= 1 (drift knots closer than a period)")
+    fs = 1.0 / tr.step
+    if period * fs < 3:
+        raise TraceError(f"period = {period:g} s holds {period * fs:.2f} samples at {fs:g} Hz: need >= 3")
+    checked = {}
+    for s in np.unique(tr.segment):
+        mask = tr.segment == s
+        checked[int(s)] = (mask, *_check_segment(tr, int(s), mask, period, tr.step))
+    return checked
+
+
+def _by_amplitude(checked: Checked) -> dict[float, list[int]]:
+    """Segments grouped by V_M (within 1 %): the paper's ~100 junctions of one bias."""
     groups: dict[float, list[int]] = {}
     for s, (_, vm, _, _) in checked.items():
         key = min(groups, key=lambda g: abs(g - vm), default=None)
         if key is None or abs(key - vm) > 0.01 * vm:
             key = vm
         groups.setdefault(key, []).append(s)
-    results = []
-    for vm in sorted(groups):
-        # per sign: (fit value, samples) per segment, per-period ΔV values, per-period Q_total values
-        pooled: dict[int, tuple[list[tuple[float, int]], list[float], list[float]]] = {p: ([], [], []) for p in (1, -1)}
-        glitches = 0
-        for s in groups[vm]:
-            mask, _, n_glitch, _ = checked[s]
-            glitches += n_glitch
-            with np.errstate(over="ignore", invalid="ignore"):
-                seg = demodulate_segment(tr, mask, period, dead_time, knot_periods)
-            for p in (1, -1):
-                dv, per_v, per_q = seg[p]
-                if per_v.size == 0:
-                    raise TraceError(
-                        f"traces: segment {s}: no period holds both a {'+' if p > 0 else '-'}V_M and a 0 V phase "
-                        f"after the dead time {dead_time:g} s"
-                    )
-                pooled[p][0].append((dv, per_v.size))
-                pooled[p][1].extend(per_v)
-                pooled[p][2].extend(per_q)
-        pair = []
+    return groups
+
+
+def _pool(
+    tr: Traces, checked: Checked, segments: list[int], period: float, dead_time: float, knot_periods: float
+) -> tuple[dict[int, Pooled], int]:
+    """Each polarity's demodulated values over the segments of one amplitude, and their glitch count."""
+    pooled: dict[int, Pooled] = {p: ([], [], []) for p in (1, -1)}
+    glitches = 0
+    for s in segments:
+        mask, _, n_glitch, _ = checked[s]
+        glitches += n_glitch
+        with np.errstate(over="ignore", invalid="ignore"):
+            seg = demodulate_segment(tr, mask, period, dead_time, knot_periods)
         for p in (1, -1):
-            fits, all_v, all_q = pooled[p]
-            n = sum(w for _, w in fits)
-            if n < 2:
+            dv, per_v, per_q = seg[p]
+            if per_v.size == 0:
                 raise TraceError(
-                    f"traces: V_M = {vm * p:+.6g} V: only {n} usable modulation period: need >= 2 for an uncertainty"
+                    f"traces: segment {s}: no period holds both a {'+' if p > 0 else '-'}V_M and a 0 V phase "
+                    f"after the dead time {dead_time:g} s"
                 )
-            with np.errstate(over="ignore", invalid="ignore"):
-                dV = sum(v * w for v, w in fits) / n
-                u_dV = float(np.std(all_v, ddof=1) / np.sqrt(len(all_v)))
-                dT, u_dT = calibration.temperature_rise(dV, u_dV)
-                Q, uQ = calibration.probe_power(dV, u_dV)
-                qt = float(np.mean(all_q))
-                u_qt = float(np.std(all_q, ddof=1) / np.sqrt(len(all_q))) if len(all_q) > 1 else float("nan")
-            if qt == 0:
-                raise TraceError(
-                    f"traces: V_M = {vm * p:+.6g} V: the mean I·V over the phase is 0 W: Q_total and Q_P/Q_total "
-                    "are undefined"
-                )
-            pair.append(
-                _finite(
-                    PhaseResult(
-                        V_M=vm * p,
-                        dV=dV,
-                        u_dV=u_dV,
-                        dT=float(dT),
-                        u_dT=float(u_dT),
-                        Q_P=float(Q),
-                        u_Q_P=float(uQ),
-                        Q_total=qt,
-                        u_Q_total=u_qt,
-                        periods=len(all_v),
-                        glitches=glitches,
-                    )
-                )
-            )
-        results.append((pair[0], pair[1]))
-    return results
+            pooled[p][0].append((dv, per_v.size))
+            pooled[p][1].extend(per_v)
+            pooled[p][2].extend(per_q)
+    return pooled, glitches
+
+
+def _phase_result(
+    calibration, V_M: float, fits: list[tuple[float, int]], all_v: list[float], all_q: list[float], glitches: int
+) -> PhaseResult:
+    """One polarity's ΔV_TC, ΔT_TC, Q_P and Q_total with their uncertainties, through the calibration."""
+    n = sum(w for _, w in fits)
+    if n < 2:
+        raise TraceError(f"traces: V_M = {V_M:+.6g} V: only {n} usable modulation period: need >= 2 for an uncertainty")
+    with np.errstate(over="ignore", invalid="ignore"):
+        dV = sum(v * w for v, w in fits) / n
+        u_dV = float(np.std(all_v, ddof=1) / np.sqrt(len(all_v)))
+        dT, u_dT = calibration.temperature_rise(dV, u_dV)
+        Q, uQ = calibration.probe_power(dV, u_dV)
+        qt = float(np.mean(all_q))
+        u_qt = float(np.std(all_q, ddof=1) / np.sqrt(len(all_q))) if len(all_q) > 1 else float("nan")
+    if qt == 0:
+        raise TraceError(
+            f"traces: V_M = {V_M:+.6g} V: the mean I·V over the phase is 0 W: Q_total and Q_P/Q_total are undefined"
+        )
+    result = PhaseResult(
+        V_M=V_M,
+        dV=dV,
+        u_dV=u_dV,
+        dT=float(dT),
+        u_dT=float(u_dT),
+        Q_P=float(Q),
+        u_Q_P=float(uQ),
+        Q_total=qt,
+        u_Q_total=u_qt,
+        periods=len(all_v),
+        glitches=glitches,
+    )
+    return _finite(result)
