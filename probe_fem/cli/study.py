@@ -243,10 +243,15 @@ def _sensitivities(run) -> dict[str, Any]:
 
 def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
     """Tables on the console and figures in ``out``; returns the figures written."""
-    from probe_fem.plots.studies import plot_histograms, plot_sensitivity, plot_sweep
+    _print_run(console, run, summary)
+    if run.study.sampled and "statistics" in summary:
+        return _report_sampled(console, run, summary, out)
+    return _report_sweep(console, run, out)
 
+
+def _print_run(console: Console, run, summary: dict) -> None:
+    """Points computed, reused and failed, the executor and the wall time; the first failures."""
     study = run.study
-    files: list[Path] = []
     t = Table(title=f"study {study.name}: {summary['points']} points, {summary['unique_designs']} designs")
     for col in ("computed", "reused", "failed", "executor", "wall time"):
         t.add_column(col, justify="right")
@@ -260,86 +265,91 @@ def _report(console: Console, run, summary: dict, out: Path) -> list[Path]:
         console.print(f"failed: {', '.join(f'{p}={r.get(p):g}' for p in study.keys)}: {r['error']}")
     if len(run.failed) > 10:
         console.print(f"… and {len(run.failed) - 10} more failed points (see the table)")
-    ok = run.ok_mask()
-    outputs = _outputs(run)
-    shown = {SHOWN[c][0]: (v, SHOWN[c][1], SHOWN[c][2]) for c, v in outputs.items()}
-    if study.sampled and "statistics" in summary:
-        st = summary["statistics"]
-        t = Table(title=f"propagated uncertainty ({int(ok.sum())} successful points; τ = dominant-mode time constant)")
-        pcs = list(study.settings.percentiles)
-        for col in ("output", "mean", "std", "std/mean", *[f"p{p:g}" for p in pcs]):
-            t.add_column(col, justify="right")
-        for c, (label, scale, unit) in SHOWN.items():
-            d = st[c]
-            t.add_row(
-                f"{label} ({unit})",
-                _num(d["mean"] * scale),
-                _num(d["std"] * scale),
-                f"{d['std'] / d['mean']:.1%}",
-                *[_num(d["percentiles"][f"p{p:g}"] * scale) for p in pcs],
-            )
-        console.print(t)
-        hist = {k if k != "τ" else "τ (dominant mode)": v for k, v in shown.items() if k in ("R_P", "τ", "f−3dB")}
-        files.append(
-            plot_histograms(
-                hist,
-                out / "histograms.png",
-                study.settings.bins,
-                f"{study.name}: {study.method}, {int(ok.sum())} points",
-            )
+
+
+def _shown(run) -> dict[str, tuple]:
+    """Each output under its label: (values, scale to the shown unit, unit)."""
+    return {SHOWN[c][0]: (v, SHOWN[c][1], SHOWN[c][2]) for c, v in _outputs(run).items()}
+
+
+def _report_sampled(console: Console, run, summary: dict, out: Path) -> list[Path]:
+    """A sampled study: the propagated uncertainty, histograms and the sensitivity indices."""
+    from probe_fem.plots.studies import plot_histograms
+
+    study, ok, st = run.study, run.ok_mask(), summary["statistics"]
+    t = Table(title=f"propagated uncertainty ({int(ok.sum())} successful points; τ = dominant-mode time constant)")
+    pcs = list(study.settings.percentiles)
+    for col in ("output", "mean", "std", "std/mean", *[f"p{p:g}" for p in pcs]):
+        t.add_column(col, justify="right")
+    for c, (label, scale, unit) in SHOWN.items():
+        d = st[c]
+        t.add_row(
+            f"{label} ({unit})",
+            _num(d["mean"] * scale),
+            _num(d["std"] * scale),
+            f"{d['std'] / d['mean']:.1%}",
+            *[_num(d["percentiles"][f"p{p:g}"] * scale) for p in pcs],
         )
-        sens = summary.get("sensitivity", {})
-        sobol = {SHOWN[c][0]: e["sobol"] for c, e in sens.items() if "sobol" in e}
-        for c, e in sens.items():
-            if "sobol_unavailable" in e:
-                console.print(f"Sobol' indices of {SHOWN[c][0]}: not available: {e['sobol_unavailable']}")
-        if sobol:
-            first = next(iter(sobol.values()))
-            t = Table(title=f"Sobol' sensitivity — {first.method}")
-            in_table = {k: v for k, v in sobol.items() if k in ("R_P", "τ")}
-            t.add_column("input", no_wrap=True)
-            for label in in_table:
-                t.add_column(f"{label}: S1 / ST", justify="right", no_wrap=True)
-            t.add_column("Spearman ρ R_P / τ", justify="right")
-            rank = sobol.get("R_P", first).ranking()
-            for i in rank:
-                sp = [sens[c].get("spearman", {}).get(study.keys[i], float("nan")) for c in ("R_P_K_per_W", "tau_s")]
-                t.add_row(
-                    study.keys[i],
-                    *[f"{r.S1[i]:.3f} / {r.ST[i]:.3f}" for r in in_table.values()],
-                    f"{sp[0]:+.2f} / {sp[1]:+.2f}",
-                )
-            console.print(t)
-            if study.method == "sobol" and study.settings.samples < 256:
-                console.print(
-                    f"note: N = {study.settings.samples} is small for the Saltelli estimator: see the 95 % "
-                    "intervals in summary.json and sensitivity.png (N ≥ 256 is typical; a Latin-hypercube "
-                    "study gets its indices from a response surface instead)"
-                )
-            files.append(plot_sensitivity(sobol, out / "sensitivity.png", f"{study.name}"))
-        for e in sens.values():  # JSON-ready
-            if "sobol" in e:
-                e["sobol"] = e["sobol"].to_dict()
-    else:
-        X = study.values()
-        t = Table(title=f"sweep results ({int(ok.sum())} successful points)")
-        for col in [*study.keys, *[f"{label} ({unit})" for label, _, unit in SHOWN.values()], "status"]:
-            t.add_column(col, justify="right")
-        for i, k in enumerate(run.point_keys[:60]):
-            r = run.rows.get(k)
-            vals = [_num(outputs[c][i] * SHOWN[c][1]) if np.isfinite(outputs[c][i]) else "" for c in SHOWN]
-            t.add_row(*[f"{x:g}" for x in X[i]], *vals, r["status"] if r else "not run")
+    console.print(t)
+    shown = _shown(run)
+    hist = {k if k != "τ" else "τ (dominant mode)": v for k, v in shown.items() if k in ("R_P", "τ", "f−3dB")}
+    title = f"{study.name}: {study.method}, {int(ok.sum())} points"
+    files = [plot_histograms(hist, out / "histograms.png", study.settings.bins, title)]
+    return files + _report_sensitivity(console, study, summary.get("sensitivity", {}), out)
+
+
+def _report_sensitivity(console: Console, study, sens: dict, out: Path) -> list[Path]:
+    """Sobol' indices and Spearman ranks per input (the table and figure); makes ``sens`` JSON-ready."""
+    from probe_fem.plots.studies import plot_sensitivity
+
+    sobol = {SHOWN[c][0]: e["sobol"] for c, e in sens.items() if "sobol" in e}
+    for c, e in sens.items():
+        if "sobol_unavailable" in e:
+            console.print(f"Sobol' indices of {SHOWN[c][0]}: not available: {e['sobol_unavailable']}")
+    files = []
+    if sobol:
+        first = next(iter(sobol.values()))
+        t = Table(title=f"Sobol' sensitivity — {first.method}")
+        in_table = {k: v for k, v in sobol.items() if k in ("R_P", "τ")}
+        t.add_column("input", no_wrap=True)
+        for label in in_table:
+            t.add_column(f"{label}: S1 / ST", justify="right", no_wrap=True)
+        t.add_column("Spearman ρ R_P / τ", justify="right")
+        for i in sobol.get("R_P", first).ranking():
+            sp = [sens[c].get("spearman", {}).get(study.keys[i], float("nan")) for c in ("R_P_K_per_W", "tau_s")]
+            cells = [f"{r.S1[i]:.3f} / {r.ST[i]:.3f}" for r in in_table.values()]
+            t.add_row(study.keys[i], *cells, f"{sp[0]:+.2f} / {sp[1]:+.2f}")
         console.print(t)
-        if len(run.point_keys) > 60:
-            console.print(f"… {len(run.point_keys) - 60} more points in the table")
-        if ok.any():
-            files.append(
-                plot_sweep(
-                    X,
-                    study.keys,
-                    {k: v for k, v in shown.items() if k != "t63"},
-                    out / "sweep.png",
-                    f"{study.name}: {study.method}",
-                )
+        if study.method == "sobol" and study.settings.samples < 256:
+            console.print(
+                f"note: N = {study.settings.samples} is small for the Saltelli estimator: see the 95 % "
+                "intervals in summary.json and sensitivity.png (N ≥ 256 is typical; a Latin-hypercube "
+                "study gets its indices from a response surface instead)"
             )
+        files.append(plot_sensitivity(sobol, out / "sensitivity.png", f"{study.name}"))
+    for e in sens.values():  # JSON-ready
+        if "sobol" in e:
+            e["sobol"] = e["sobol"].to_dict()
     return files
+
+
+def _report_sweep(console: Console, run, out: Path) -> list[Path]:
+    """A grid or list study: a row per point and one figure of the outputs against the inputs."""
+    from probe_fem.plots.studies import plot_sweep
+
+    study, ok, outputs = run.study, run.ok_mask(), _outputs(run)
+    X = study.values()
+    t = Table(title=f"sweep results ({int(ok.sum())} successful points)")
+    for col in [*study.keys, *[f"{label} ({unit})" for label, _, unit in SHOWN.values()], "status"]:
+        t.add_column(col, justify="right")
+    for i, k in enumerate(run.point_keys[:60]):
+        r = run.rows.get(k)
+        vals = [_num(outputs[c][i] * SHOWN[c][1]) if np.isfinite(outputs[c][i]) else "" for c in SHOWN]
+        t.add_row(*[f"{x:g}" for x in X[i]], *vals, r["status"] if r else "not run")
+    console.print(t)
+    if len(run.point_keys) > 60:
+        console.print(f"… {len(run.point_keys) - 60} more points in the table")
+    if not ok.any():
+        return []
+    shown = {k: v for k, v in _shown(run).items() if k != "t63"}
+    return [plot_sweep(X, study.keys, shown, out / "sweep.png", f"{study.name}: {study.method}")]
