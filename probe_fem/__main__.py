@@ -1,7 +1,5 @@
 """``python -m probe_fem`` is the ``probe-fem`` command."""
 
-import sys
+from probe_fem.cli import console_main
 
-from probe_fem.cli import main
-
-sys.exit(main())
+console_main()

@@ -190,6 +190,6 @@ def test_cli_rejects_bad_accuracy(value, tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize(("text", "value"), [("0.1%", 1e-3), ("0.001", 1e-3), ("50%", 0.5), ("1e-5", 1e-5)])
 def test_cli_accuracy_forms(text, value):
-    from probe_fem.cli.main import accuracy
+    from probe_fem.cli.calibrate import accuracy
 
     assert accuracy(text) == pytest.approx(value)

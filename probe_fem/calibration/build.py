@@ -88,78 +88,17 @@ def build(
     included.  A measured R_P in the design overrides the FEM value, which is kept as ``R_P_fem``.
     """
     u_diff = abs(report.R_P - R_P_coarse)
-    if adaptive is None:
-        u_fem = u_diff
-        note = "uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included"
-    else:
-        u_fem = abs(adaptive.error)
-        note = (
-            "uncertainty: discretisation only, |a-posteriori estimate| of the adaptive mesh "
-            f"(target {adaptive.accuracy:.3g} relative, {'met' if adaptive.met else 'NOT met'}); "
-            "|R_P(h) - R_P(2h)| in mesh.discretization_uncertainty_K_per_W; material properties not included"
-        )
-    fem = Quantity(value=report.R_P, uncertainty=u_fem, unit="K/W", origin="fem", note=note)
-    m = design.measured
-    if m.R_P_K_per_W is not None and m.R_P_uncertainty_K_per_W is not None:  # given together (validated)
-        dev = (report.R_P - m.R_P_K_per_W) / m.R_P_K_per_W
-        R_P = Quantity(
-            value=m.R_P_K_per_W,
-            uncertainty=m.R_P_uncertainty_K_per_W,
-            unit="K/W",
-            origin="measured+fem",
-            note=f"{m.source}; FEM value differs by {dev:+.2%}",
-        )
-    else:
-        R_P = fem
-    given = "measured" in design.model_fields_set
-    S = Quantity(
-        value=m.S_TC_uV_per_K * 1e-6,
-        uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6,
-        unit="V/K",
-        origin="measured" if given else "literature",
-        note=m.source if given else "NTISTP value of Lee et al. 2013, not measured for this probe",
-    )
-    dyn = None
-    if dynamics is not None:
-        md, v = dynamics.modes, dynamics.verdict
-        dyn = Dynamics(
-            dominant_tau_s=float(md.tau[md.dominant]),
-            t10_s=dynamics.t10,
-            t63_s=dynamics.t63,
-            t90_s=dynamics.t90,
-            t999_s=dynamics.t999,
-            f_3dB_Hz=dynamics.f_3dB,
-            mean_delay_s=dynamics.rom.mean_delay,
-            mode_tau_s=md.tau.tolist(),
-            mode_weight_tc=md.weight_tc.tolist(),
-            modulation=Modulation(
-                frequency_Hz=v.frequency,
-                tolerance=v.tolerance,
-                worst_relative_error=max(v.errors.values()),
-                max_frequency_within_tolerance_Hz=v.max_frequency,
-                quasi_static=v.ok,
-            ),
-            transfer_function=TransferFunction(
-                rates_per_s=dynamics.rom.lam.tolist(),
-                residues_K_per_J=dynamics.rom.r.tolist(),
-                verified_max_relative_error=dynamics.check.max_error,
-            ),
-            discretization_relative_change=dynamics.discretization,
-        )
-    net = (
-        network_summary(report.R_apex, report.R_P, (report.dT_apex - report.dT_tc) / report.dT_apex)
-        if network
-        else None
-    )
+    fem = _fem_quantity(report.R_P, u_diff, adaptive)
+    net = (report.dT_apex - report.dT_tc) / report.dT_apex
     return Calibration(
         probe=design.name,
         design_fingerprint=design.fingerprint(),
         created_utc=now_utc(),
-        R_P=R_P,
+        R_P=_measured_or(fem, design),
         R_P_fem=fem,
-        S_TC=S,
-        dynamics=dyn,
-        network=net,
+        S_TC=_seebeck(design),
+        dynamics=None if dynamics is None else _dynamics(dynamics),
+        network=network_summary(report.R_apex, report.R_P, net) if network else None,
         mesh=MeshSummary(
             dofs=report.dofs,
             tetrahedra=report.elements,
@@ -167,14 +106,80 @@ def build(
             refine=refine,
             R_P_coarse_K_per_W=R_P_coarse,
             discretization_uncertainty_K_per_W=u_diff,
-            adaptive=None
-            if adaptive is None
-            else AdaptiveMesh(
-                target_relative_error=adaptive.accuracy,
-                estimated_error_K_per_W=adaptive.error,
-                met=adaptive.met,
-                iterations=len(adaptive.history),
-            ),
+            adaptive=None if adaptive is None else _adaptive(adaptive),
         ),
         software=software or software_versions(),
+    )
+
+
+def _fem_quantity(R_P: float, u_diff: float, adaptive: AdaptiveResult | None) -> Quantity:
+    """The FEM R_P (K/W) with its discretisation uncertainty: |R_P(h) − R_P(2h)|, or the adaptive estimate."""
+    if adaptive is None:
+        note = "uncertainty: discretisation only, |R_P(h) - R_P(2h)|; material properties not included"
+        return Quantity(value=R_P, uncertainty=u_diff, unit="K/W", origin="fem", note=note)
+    note = (
+        "uncertainty: discretisation only, |a-posteriori estimate| of the adaptive mesh "
+        f"(target {adaptive.accuracy:.3g} relative, {'met' if adaptive.met else 'NOT met'}); "
+        "|R_P(h) - R_P(2h)| in mesh.discretization_uncertainty_K_per_W; material properties not included"
+    )
+    return Quantity(value=R_P, uncertainty=abs(adaptive.error), unit="K/W", origin="fem", note=note)
+
+
+def _measured_or(fem: Quantity, design: Design) -> Quantity:
+    """The design's measured R_P (with the FEM's deviation in its note), or the FEM value without one."""
+    m = design.measured
+    if m.R_P_K_per_W is None or m.R_P_uncertainty_K_per_W is None:  # given together (validated)
+        return fem
+    dev = (fem.value - m.R_P_K_per_W) / m.R_P_K_per_W
+    note = f"{m.source}; FEM value differs by {dev:+.2%}"
+    return Quantity(
+        value=m.R_P_K_per_W, uncertainty=m.R_P_uncertainty_K_per_W, unit="K/W", origin="measured+fem", note=note
+    )
+
+
+def _seebeck(design: Design) -> Quantity:
+    """S_TC (V/K): the design's measured value, or the NTISTP's of the paper labelled as literature."""
+    m, given = design.measured, "measured" in design.model_fields_set
+    note = m.source if given else "NTISTP value of Lee et al. 2013, not measured for this probe"
+    return Quantity(
+        value=m.S_TC_uV_per_K * 1e-6,
+        uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6,
+        unit="V/K",
+        origin="measured" if given else "literature",
+        note=note,
+    )
+
+
+def _dynamics(d: DynamicReport) -> Dynamics:
+    """The calibration's dynamics section: times, modes, the modulation verdict, the transfer function."""
+    md, v = d.modes, d.verdict
+    return Dynamics(
+        dominant_tau_s=float(md.tau[md.dominant]),
+        t10_s=d.t10,
+        t63_s=d.t63,
+        t90_s=d.t90,
+        t999_s=d.t999,
+        f_3dB_Hz=d.f_3dB,
+        mean_delay_s=d.rom.mean_delay,
+        mode_tau_s=md.tau.tolist(),
+        mode_weight_tc=md.weight_tc.tolist(),
+        modulation=Modulation(
+            frequency_Hz=v.frequency,
+            tolerance=v.tolerance,
+            worst_relative_error=max(v.errors.values()),
+            max_frequency_within_tolerance_Hz=v.max_frequency,
+            quasi_static=v.ok,
+        ),
+        transfer_function=TransferFunction(
+            rates_per_s=d.rom.lam.tolist(),
+            residues_K_per_J=d.rom.r.tolist(),
+            verified_max_relative_error=d.check.max_error,
+        ),
+        discretization_relative_change=d.discretization,
+    )
+
+
+def _adaptive(a: AdaptiveResult) -> AdaptiveMesh:
+    return AdaptiveMesh(
+        target_relative_error=a.accuracy, estimated_error_K_per_W=a.error, met=a.met, iterations=len(a.history)
     )

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -13,10 +14,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``probe-fem`` command; returns the exit code."""
     try:
         from probe_fem.cli.main import main as run
-    except KeyboardInterrupt:
+
+        return run(argv)
+    except KeyboardInterrupt:  # while the commands load, or between two of run's own handlers
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
-    return run(argv)
 
 
-__all__ = ["main"]
+def console_main() -> None:
+    """The ``probe-fem`` script: :func:`main`'s exit code.  After Ctrl-C the process ends at once with 130
+    (nothing was written): a KeyboardInterrupt that hit a module while it loaded could otherwise be raised
+    again while the interpreter shuts down, and end the process by the signal instead of the code."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
+__all__ = ["console_main", "main"]
