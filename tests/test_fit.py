@@ -8,10 +8,11 @@ import tomllib
 import pytest
 from conftest import coarse_design_file, raw_reference
 
+from probe_fem.cli.fit import free_option
 from probe_fem.cli.main import main
 from probe_fem.design.load import embedded_design_path, load_design
 from probe_fem.studies.evaluate import evaluate_point
-from probe_fem.studies.targets import ALIASES, parse_free, parse_target, resolve_free
+from probe_fem.studies.targets import ALIASES, free_parameters, parse_target, resolve_free
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
 
 TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 16.385 µm, 200 W/(m·K)
@@ -82,7 +83,9 @@ def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
     assert resolve_free(raw, "body_length") == ("body.length_nm", pytest.approx(16385.0))
     for alias in ALIASES:  # every alias names a number of the reference design
         assert resolve_free(raw_reference(), alias)[1] > 0
-    free = parse_free(raw_reference(), "body_length, au_thickness", "body_length=15:25")
+    given, grammar = free_option(raw_reference(), "body_length, au_thickness", "body_length=15:25")  # the CLI's
+    free, problems = free_parameters(raw_reference(), given)
+    assert not grammar and not problems
     assert [(p.key, p.low, p.high) for p in free] == [
         ("body.length_um", 15.0, 25.0),
         ("electrode.thickness_nm", 50.0, 200.0),
