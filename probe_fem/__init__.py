@@ -41,7 +41,7 @@ _LAZY = {
     "load_junction_data": "probe_fem.analysis.junction_data",
     "load_study": "probe_fem.studies",
     "run_study": "probe_fem.studies",
-    "fit": "probe_fem.studies.fit",
+    "fit_design": "probe_fem.studies.fit",
 }
 
 __all__ = [
@@ -60,7 +60,7 @@ __all__ = [
     "__version__",
     "calibrate",
     "demodulate",
-    "fit",
+    "fit_design",
     "fit_junction",
     "load_design",
     "load_junction_data",
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from probe_fem.design import Design, load_design
     from probe_fem.pipeline import CalibrationRun, calibrate
     from probe_fem.studies import load_study, run_study
-    from probe_fem.studies.fit import fit
+    from probe_fem.studies.fit import fit_design
 
 
 def __getattr__(name: str) -> Any:

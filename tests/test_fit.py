@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from conftest import coarse_design_file, raw_reference
 
+import probe_fem.studies.fit as fit_module
+import probe_fem.studies.targets as targets_module
+from probe_fem.cli.fit import _fit_problem, free_option
 from probe_fem.cli.main import main
+from probe_fem.design import DesignError
 from probe_fem.design.load import embedded_design_path, load_design
 from probe_fem.studies.evaluate import evaluate_point
-from probe_fem.studies.targets import ALIASES, parse_free, parse_target, resolve_free
+from probe_fem.studies.fit import EvaluationBudgetError, FitProblem, design_mapping, fit_design
+from probe_fem.studies.targets import ALIASES, FitInputError, free_parameters, parse_target, resolve_free
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
 
 TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 16.385 µm, 200 W/(m·K)
@@ -82,7 +90,9 @@ def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
     assert resolve_free(raw, "body_length") == ("body.length_nm", pytest.approx(16385.0))
     for alias in ALIASES:  # every alias names a number of the reference design
         assert resolve_free(raw_reference(), alias)[1] > 0
-    free = parse_free(raw_reference(), "body_length, au_thickness", "body_length=15:25")
+    given, grammar = free_option(raw_reference(), "body_length, au_thickness", "body_length=15:25")  # the CLI's
+    free, problems = free_parameters(raw_reference(), given)
+    assert not grammar and not problems
     assert [(p.key, p.low, p.high) for p in free] == [
         ("body.length_um", 15.0, 25.0),
         ("electrode.thickness_nm", 50.0, 200.0),
@@ -152,3 +162,130 @@ def test_toml_editing_keeps_layout_and_reads_back():
     assert "height_um = 3.0          # SiN core height above the body" in edited
     assert len(edited.splitlines()) == len(text.splitlines()) + 4
     assert tomllib.loads(dump_toml(raw_reference())) == raw_reference()
+
+
+# ---------------------------------------------------------------- the Python API
+TWO = {"rp": (72800.0, 500.0), "tau": (10e-6, 3e-6)}  # targets: value, 1σ in SI units
+
+
+def test_fit_design_from_python_values_recovers_known_parameters(tiny):
+    import probe_fem as pf
+
+    design = pf.load_design(tiny)  # a Design: its keys are SI (body.length_m, metres)
+    truth = {"body.length_m": 20e-6, "materials.au_film.k_W_mK": 240.0}
+    point = evaluate_point(design_mapping(design), truth, 1.0, 6)
+    R, tau = point["R_P_K_per_W"], point["tau_s"]
+    result = pf.fit_design(
+        design,
+        free={"k_au": (100.0, 400.0), "body_length": None},
+        targets={"rp": (R, 0.005 * R), "tau": (tau, 0.005 * tau)},
+    )
+    assert result.success and "every target matched" in result.message
+    assert list(result.values) == ["materials.au_film.k_W_mK", "body.length_m"]
+    for key, value in truth.items():
+        assert result.values[key] == pytest.approx(value, rel=5e-3)
+        assert 0 < result.uncertainties[key] < 0.05 * value
+    assert result.free[0].low == 100.0 and result.free[1].high == pytest.approx(2 * 16.385e-6)
+    c = result.correlation
+    assert c.shape == (2, 2) and c[0, 1] == pytest.approx(c[1, 0]) and 0.5 < abs(c[0, 1]) < 1
+    assert set(result.residuals) == {"rp", "tau"} and all(abs(r) < 0.1 for r in result.residuals.values())
+    assert result.to_dict()["free"][1]["key"] == "body.length_m"
+
+
+def test_a_design_file_or_mapping_is_fitted_in_its_own_units(tiny):
+    for design in (tiny, str(tiny), tomllib.loads(tiny.read_text())):
+        problem = FitProblem.create(design, {"body_length": (10, 40), "materials.au_film.k_W_mK": None}, TWO)
+        assert [(p.key, p.start, p.low, p.high) for p in problem.free] == [
+            ("body.length_um", 16.385, 10.0, 40.0),
+            ("materials.au_film.k_W_mK", 200.0, 100.0, 400.0),
+        ]
+    assert [t.name for t in FitProblem.create(tiny, ["k_au"], {"tau": (1e-5, 3e-6)}).targets] == ["tau"]
+
+
+@pytest.mark.parametrize(
+    "free, targets, settings, message",
+    [
+        ({"au_thikness": None}, {"rp": (72800, 500)}, {}, "free['au_thikness']: unknown alias (aliases: "),
+        ({"body.length_nm": None}, {"rp": (72800, 500)}, {}, "free['body.length_nm']: the base design writes"),
+        (
+            {"body_length": (20, 30)},
+            {"rp": (72800, 500)},
+            {},
+            "free['body_length'] = (20.0, 30.0): the design's value 16.385 um (the start) must lie within the bounds",
+        ),
+        ({"body_length": (30, 20)}, {"rp": (72800, 500)}, {}, "free['body_length'] = (30.0, 20.0): need 0 < low"),
+        ({"body_length": "10:40"}, {"rp": (72800, 500)}, {}, "free['body_length'] = '10:40': give bounds as (low, "),
+        (
+            {"body_length": None, "body.length_um": None},
+            {"rp": (1, 1), "tau": (1, 1)},
+            {},
+            "names body.length_um twice",
+        ),
+        ("body_length", {"rp": (72800, 500)}, {}, "free: give {name: (low, high) or None} or a list of names"),
+        ({}, {"rp": (72800, 500)}, {}, "free: name at least one parameter"),
+        (["body_length", "k_au"], {"rp": (72800, 500)}, {}, "free: 2 parameters but targets gives 1"),
+        (["body_length"], {}, {}, "targets: give at least one of rp (K/W), tau (s), f3db (Hz)"),
+        (["body_length"], {"R_P": (72800, 500)}, {}, "targets['R_P']: unknown target"),
+        (["body_length"], {"tau": (10e-6, 0.0)}, {}, "targets['tau'] = (1e-05, 0.0): the uncertainty must be > 0"),
+        (["body_length"], {"tau": 10e-6}, {}, "targets['tau'] = 1e-05: give (value, 1σ uncertainty) in s"),
+        (["body_length"], {"rp": (72800, 500)}, {"max_evaluations": 0}, "max_evaluations: 0: must be an integer >= 1"),
+        (["body_length"], {"rp": (72800, 500)}, {"diff_step": -0.01}, "diff_step: -0.01: allowed (0, 0.5]"),
+    ],
+)
+def test_bad_python_arguments_raise_input_errors_naming_the_argument(tiny, free, targets, settings, message):
+    import probe_fem as pf
+
+    with pytest.raises(pf.InputError) as e:
+        pf.fit_design(tiny, free, targets, **settings)
+    assert isinstance(e.value, FitInputError)
+    assert message in str(e.value)
+    assert not re.search(r"--[a-z]", str(e.value))  # the library names its arguments, never a flag
+
+
+def test_every_problem_is_listed_and_the_command_line_names_its_flags(tiny):
+    with pytest.raises(FitInputError) as e:
+        fit_design(tiny, {"au_thikness": None, "body_length": (20, 30)}, {"tau": (-1.0, 1e-6), "x": (1, 1)})
+    assert [(p.argument, p.entry) for p in e.value.problems] == [
+        ("free", "au_thikness"),
+        ("free", "body_length"),
+        ("targets", "tau"),
+        ("targets", "x"),
+    ]
+    assert len(str(e.value).splitlines()) == 4
+    # the same problems as the command line words them
+    _, problems = _fit_problem(tomllib.loads(tiny.read_text()), "au_thikness,body_length", "body_length=20:30", [])
+    assert problems[0].startswith("--free 'au_thikness': unknown alias")
+    assert problems[1].startswith("--bounds body_length=20:30: the design's value 16.385 um")
+    with pytest.raises(DesignError):
+        fit_design({"name": "x"}, ["body_length"], {"rp": (1, 1)})  # a mapping that is no design
+
+
+def test_running_out_of_evaluations_names_the_argument_in_python_and_the_flag_on_the_command_line(
+    tiny, monkeypatch, tmp_path, capsys
+):
+    def point(raw, ov, refine, n_modes):  # a closed-form stand-in for the FEM point, not linear in ln L
+        L = ov["body.length_um"]
+        return {"status": "ok", "R_P_K_per_W": 4000 * L * (1 + 0.3 * math.sin(L))}
+
+    monkeypatch.setattr(fit_module, "evaluate_point", point)
+    with pytest.raises(EvaluationBudgetError, match=r"no fit within 3 evaluations \(raise max_evaluations\)"):
+        fit_design(tiny, ["body_length"], {"rp": (90000.0, 10.0)}, max_evaluations=3)
+    argv = ["fit", str(tiny), "--target-rp", "90000±10", "--free", "body_length", "--max-evaluations", "3"]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "fit: no fit within 3 evaluations (raise --max-evaluations)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_fit_module_is_a_module_and_no_library_message_names_a_flag():
+    import importlib
+
+    import probe_fem as pf
+    import probe_fem.studies
+    import probe_fem.studies.fit as m
+
+    assert m is importlib.import_module("probe_fem.studies.fit") and callable(m.fit_design)
+    assert pf.fit_design is m.fit_design is probe_fem.studies.fit_design
+    assert not hasattr(pf, "fit") and "fit" not in pf.__all__
+    for path in (m.__file__, targets_module.__file__):
+        text = Path(path).read_text(encoding="utf-8")
+        assert not re.search(r"--[a-z]", text), path  # flags and their grammar live in probe_fem/cli
