@@ -544,7 +544,7 @@ def case_plan() -> dict:
     }
 
 
-def main(argv=None) -> int:
+def _arguments(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     ap.add_argument("--full", action="store_true", help="add the ~1M-dof scaling point")
@@ -552,13 +552,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "results.json"))
     ap.add_argument("--only", choices=("all", "adaptive", "peer"), default="all", help="run one case (default: all)")
     ap.add_argument("--cache", default=None, help="mesh cache folder for --only peer (default: mesh anew)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from probe_fem.io import write_json
-    from probe_fem.model.convergence import richardson
 
+    args = _arguments(argv)
     con = Console(width=150)
     if args.only == "adaptive":
         con.log("adaptive (--accuracy) vs uniform refinement")
@@ -574,6 +576,21 @@ def main(argv=None) -> int:
         print_peer(con, rows)
         con.print(f"wrote {write_json(args.out, {'peer': rows})}")
         return 0
+    result = run_all(args, con)
+    print_levels(con, result["accuracy_levels"], result["R_P_extrapolated_K_per_W"])
+    peer_rows = print_peer_rows(con, result["accuracy_levels"] + result["scaling"])
+    print_adaptive(con, result["adaptive_vs_uniform"])
+    targets = goals(result, peer_rows, args.loaded)
+    print_targets(con, targets, result["calibrate"])
+    result["targets"] = [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets]
+    con.print(f"wrote {write_json(args.out, result)}")
+    return 0
+
+
+def run_all(args: argparse.Namespace, con) -> dict:
+    """Every case of the suite, in the order of the results file."""
+    from probe_fem.model.convergence import richardson
+
     accuracy = [0.15, 0.3, 0.6] if args.smoke else [0.5, 1.0, 2.0]
     scaling = [] if args.smoke else list(PEER_REFINE) + ([6.5] if args.full else [])
     levels = []
@@ -587,23 +604,27 @@ def main(argv=None) -> int:
     for f in scaling:
         con.log(f"scaling point: refine ×{f:g}")
         scale.append(_run(case_level, f, False, True))
-    con.log("probe-fem calibrate, end to end")
-    cal = case_calibrate(args.smoke)
-    con.log("probe-fem calibrate, warm mesh cache" + (", idle and beside a busy process" if args.loaded else ""))
-    warm = case_calibrate_warm_and_loaded(args.smoke, args.loaded)
-    con.log("material study on 2 workers, geometric study point, fit Jacobian")
-    mat = case_material_study(6 if args.smoke else 24, 0.2 if args.smoke else 0.5)
-    geo = _run(case_geometric_point, 0.2 if args.smoke else 0.5)
-    jac = case_fit_jacobian(0.2 if args.smoke else 0.5)
-    con.log("plan from the calibration file")
-    pln = _run(case_plan)
-    con.log("study throughput: 1 vs 2 dask workers")
-    thr = case_study_throughput(4 if args.smoke else 16, 0.2 if args.smoke else 0.5)
-    con.log("adaptive (--accuracy) vs uniform refinement")
-    av = case_adaptive_vs_uniform(args.smoke)
-    suite = None if args.smoke else case_suite()
-    if suite:
-        con.log(f"test suite: {suite['summary']} ({suite['wall_s']:.0f} s)")
+    small, refine = args.smoke, 0.2 if args.smoke else 0.5
+    con.log(
+        "probe-fem calibrate, end to end; then with a warm mesh cache" + (", idle and loaded" if args.loaded else "")
+    )
+    cal, warm = case_calibrate(small), case_calibrate_warm_and_loaded(small, args.loaded)
+    con.log("material study on 2 workers, geometric study point, fit Jacobian, plan, study throughput")
+    mat = case_material_study(6 if small else 24, refine)
+    geo, jac, pln = _run(case_geometric_point, refine), case_fit_jacobian(refine), _run(case_plan)
+    thr = case_study_throughput(4 if small else 16, refine)
+    con.log("adaptive (--accuracy) vs uniform refinement; the test suite")
+    av, suite = case_adaptive_vs_uniform(small), None if small else case_suite()
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()}
+    return {
+        "machine": machine, "smoke": small, "R_P_extrapolated_K_per_W": R_ext, "accuracy_levels": levels,
+        "scaling": scale, "calibrate": cal, "study_throughput": thr, "calibrate_warm": warm, "material_study": mat,
+        "geometric_point": geo, "fit_jacobian": jac, "plan": pln, "adaptive_vs_uniform": av, "suite": suite,
+    }  # fmt: skip
+
+
+def print_levels(con, levels: list[dict], R_ext: float | None) -> None:
+    from rich.table import Table
 
     t = Table(title=f"accuracy levels (R_P extrapolated {R_ext:,.1f} K/W)" if R_ext else "accuracy levels")
     cols = ("refine", "dofs", "R_P err", "mesh s", "asm s", "solve s", "eigen s", "sweep30 s", "step s", "GiB")
@@ -619,126 +640,97 @@ def main(argv=None) -> int:
             f"{lv['peak_rss_GiB']:.2f}",
         )
     con.print(t)
-    peer_rows = [lv for lv in levels + scale if isinstance(lv.get("ngsolve"), dict) and "bddc" in lv["ngsolve"]]
-    if peer_rows:
-        p = Table(title="same mesh, same P1 system: probe-fem vs NGSolve (1 thread)")
-        for c in (
-            "dofs",
-            "mesh s",
-            "ours asm+solve s",
-            "ours AMG s",
-            "NGSolve chol s",
-            "NGSolve bddc s",
-            "ratio",
-            "|ΔR_P|/R_P",
-        ):
-            p.add_column(c, justify="right")
-        for lv in peer_rows:
-            ng = lv["ngsolve"]
-            ours = lv["assemble_s"] + lv["solve_s"]
-            best = min(ng[k]["assembly_s"] + ng[k]["solve_s"] for k in ("sparsecholesky", "bddc"))
-            lv["ratio_vs_ngsolve_best"] = ours / best
-            p.add_row(
-                f"{lv['dofs']:,}",
-                f"{lv['mesh_s']:.1f}",
-                f"{ours:.2f}",
-                f"{lv.get('amg_solve_s', 0):.2f}",
-                f"{ng['sparsecholesky']['assembly_s'] + ng['sparsecholesky']['solve_s']:.2f}",
-                f"{ng['bddc']['assembly_s'] + ng['bddc']['solve_s']:.2f}",
-                f"{ours / best:.2f}",
-                f"{ng['R_P_relative_difference']:.1e}",
-            )
-        con.print(p)
-    mid = levels[1]
-    w = warm["warm"]
-    targets = [
+
+
+def print_peer_rows(con, rows: list[dict]) -> list[dict]:
+    """The levels solved by NGSolve too: the table, and each row's ratio (``ratio_vs_ngsolve_best``)."""
+    from rich.table import Table
+
+    peer_rows = [lv for lv in rows if isinstance(lv.get("ngsolve"), dict) and "bddc" in lv["ngsolve"]]
+    if not peer_rows:
+        return []
+    p = Table(title="same mesh, same P1 system: probe-fem vs NGSolve (1 thread)")
+    for c in (
+        "dofs",
+        "mesh s",
+        "ours asm+solve s",
+        "ours AMG s",
+        "NGSolve chol s",
+        "NGSolve bddc s",
+        "ratio",
+        "|ΔR_P|/R_P",
+    ):
+        p.add_column(c, justify="right")
+    for lv in peer_rows:
+        ng = lv["ngsolve"]
+        ours = lv["assemble_s"] + lv["solve_s"]
+        chol, bddc = (ng[k]["assembly_s"] + ng[k]["solve_s"] for k in ("sparsecholesky", "bddc"))
+        lv["ratio_vs_ngsolve_best"] = ours / min(chol, bddc)
+        p.add_row(
+            f"{lv['dofs']:,}", f"{lv['mesh_s']:.1f}", f"{ours:.2f}", f"{lv.get('amg_solve_s', 0):.2f}",
+            f"{chol:.2f}", f"{bddc:.2f}", f"{lv['ratio_vs_ngsolve_best']:.2f}", f"{ng['R_P_relative_difference']:.1e}",
+        )  # fmt: skip
+    con.print(p)
+    return peer_rows
+
+
+def goals(r: dict, peer_rows: list[dict], loaded: bool) -> list[tuple[str, float, bool]]:
+    """(goal, measured, met) for every goal of the suite."""
+    cal, w, mid, suite = r["calibrate"], r["calibrate_warm"], r["accuracy_levels"][1], r["suite"]
+    sweep = mid["sweep30_s"] / mid["steady_direct_s"]
+    out = []
+    if suite:
+        ok = suite["wall_s"] <= 240 and suite["exit_code"] == 0
+        out.append(("test suite (python -m pytest) passes in <= 240 s", suite["wall_s"], ok))
+    out += [
         ("calibrate cold (empty mesh cache) <= 8 s", cal["wall_s"], cal["wall_s"] <= 8),
-        ("calibrate warm <= 4 s", w["wall_s"], w["wall_s"] <= 4),
+        ("calibrate warm <= 4 s", w["warm"]["wall_s"], w["warm"]["wall_s"] <= 4),
         ("calibrate peak memory <= 1.5 GiB", cal["peak_rss_GiB"], cal["peak_rss_GiB"] <= 1.5),
         ("meshing <= 40 % of calibrate wall time (cold)", cal["meshing_fraction"], cal["meshing_fraction"] <= 0.4),
-        (
-            "30-point sweep <= 3 x one steady solve",
-            mid["sweep30_s"] / mid["steady_direct_s"],
-            mid["sweep30_s"] / mid["steady_direct_s"] <= 3,
-        ),
+        ("30-point sweep <= 3 x one steady solve (its own factorization)", sweep, sweep <= 3),
     ]
     for lv in peer_rows:
-        targets.append(
-            (
-                f"asm+setup+solve <= 1.0 x NGSolve best at {lv['dofs']:,} dofs",
-                lv["ratio_vs_ngsolve_best"],
-                lv["ratio_vs_ngsolve_best"] <= 1.0,
-            )
+        ratio = lv["ratio_vs_ngsolve_best"]
+        out.append((f"asm+setup+solve <= 1.0 x NGSolve best at {lv['dofs']:,} dofs", ratio, ratio <= 1.0))
+    if loaded:
+        out.append(
+            ("calibrate beside one busy process <= 1.5 x idle", w["loaded_over_idle"], w["loaded_over_idle"] <= 1.5)
         )
-    if args.loaded:
-        targets.append(
-            (
-                "calibrate beside one busy process <= 1.5 x idle",
-                warm["loaded_over_idle"],
-                warm["loaded_over_idle"] <= 1.5,
-            )
-        )
-    targets.append(
-        (
-            f"material study, 2 workers, refine {mat['refine']:g}: >= 5 points/s after start-up",
-            mat["points_per_s_after_startup"],
-            mat["points_per_s_after_startup"] >= 5,
+    mat, geo, jac, pln, thr, av = (
+        r[k]
+        for k in (
+            "material_study",
+            "geometric_point",
+            "fit_jacobian",
+            "plan",
+            "study_throughput",
+            "adaptive_vs_uniform",
         )
     )
-    targets.append(
-        ("geometric study point <= 1.2 x (mesh + steady + reduced model)", geo["ratio"], geo["ratio"] <= 1.2)
-    )
-    targets.append(("5-parameter fit Jacobian, 2 workers over serial >= 1.7", jac["speedup"], jac["speedup"] >= 1.7))
-    targets.append(("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False))
-    targets.append(
-        (
-            "200-frequency plan from a calibration file < 1 s, no FEM loaded",
-            pln["load_and_plan_s"],
-            pln["load_and_plan_s"] < 1 and not pln["fem_loaded"],
-        )
-    )
-    targets.append(
-        (f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"], thr["speedup"] >= 1.7)
-    )
-    print_adaptive(con, av)
-    targets.append(
-        (
-            f"adaptive --accuracy {av['adaptive']['accuracy']:.2%}: dofs <= 1/3 of uniform at the same true error",
-            av["dofs_ratio"],
-            av["dofs_ratio"] <= 1 / 3 and av["adaptive"]["met"],
-        )
-    )
-    if suite:
-        passed = suite["exit_code"] == 0
-        targets.insert(
-            0, ("test suite (python -m pytest) passes in <= 240 s", suite["wall_s"], suite["wall_s"] <= 240 and passed)
-        )
+    rate = mat["points_per_s_after_startup"]
+    return [
+        *out,
+        (f"material study, 2 workers, refine {mat['refine']:g}: >= 5 points/s after start-up", rate, rate >= 5),
+        ("geometric study point <= 1.2 x (mesh + steady + reduced model)", geo["ratio"], geo["ratio"] <= 1.2),
+        ("5-parameter fit Jacobian, 2 workers over serial >= 1.7", jac["speedup"], jac["speedup"] >= 1.7),
+        ("thin-layer model: >= 5x fewer dofs at 0.5 %", float("nan"), False),
+        ("200-frequency plan from a calibration file < 1 s, no FEM loaded", pln["load_and_plan_s"],
+         pln["load_and_plan_s"] < 1 and not pln["fem_loaded"]),
+        (f"study throughput, 2 workers over 1 ({thr['points']} points) >= 1.7", thr["speedup"], thr["speedup"] >= 1.7),
+        (f"adaptive --accuracy {av['adaptive']['accuracy']:.2%}: dofs <= 1/3 of uniform at the same true error",
+         av["dofs_ratio"], av["dofs_ratio"] <= 1 / 3 and av["adaptive"]["met"]),
+    ]  # fmt: skip
+
+
+def print_targets(con, targets: list[tuple[str, float, bool]], cal: dict) -> None:
+    from rich.table import Table
+
     tt = Table(title=f"targets (calibrate: {cal['wall_s']:.1f} s, {cal['peak_rss_GiB']:.2f} GiB, {cal['dofs']:,} dofs)")
     for c in ("target", "measured", "met"):
         tt.add_column(c)
     for name, value, ok in targets:
-        shown = "not implemented" if value != value else f"{value:.3g}"
-        tt.add_row(name, shown, "yes" if ok else "NO")
+        tt.add_row(name, "not implemented" if value != value else f"{value:.3g}", "yes" if ok else "NO")
     con.print(tt)
-    result = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "node": platform.node()},
-        "smoke": args.smoke,
-        "R_P_extrapolated_K_per_W": R_ext,
-        "accuracy_levels": levels,
-        "scaling": scale,
-        "calibrate": cal,
-        "study_throughput": thr,
-        "calibrate_warm": warm,
-        "material_study": mat,
-        "geometric_point": geo,
-        "fit_jacobian": jac,
-        "plan": pln,
-        "adaptive_vs_uniform": av,
-        "suite": suite,
-        "targets": [{"target": n, "measured": v if v == v else None, "met": bool(ok)} for n, v, ok in targets],
-    }
-    con.print(f"wrote {write_json(args.out, result)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -338,7 +338,7 @@ OPS = [
 
 
 @st.composite
-def mutated(draw):
+def mutated(draw):  # noqa: C901 -- a flat dispatch over the mutation kinds, one short branch each
     c: dict[str, np.ndarray] = columns(SMALL)
     for _ in range(draw(st.integers(1, 3))):
         op = draw(st.sampled_from(OPS))
