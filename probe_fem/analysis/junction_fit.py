@@ -127,57 +127,24 @@ def fit_junction(
     the measured conductance when given; returns the best fit and the other branch's best χ².
     Raises :class:`JunctionDataError` when there are fewer data than parameters.
     """
-    from scipy.optimize import least_squares
-
     names = ["level_eV", "gamma_eV", "division"] + (["background"] if background else [])
     if data.points < len(names):
         raise JunctionDataError(
             f"{data.source}: {data.points} data points for {len(names)} parameters "
             f"({', '.join(names)}): give more biases, the currents, G or S"
-        )
-    if np.all(np.abs(data.q_plus_W - data.q_minus_W) == 0):
-        pass  # a symmetric junction is a valid answer (S ≈ 0); nothing to reject
-    lo = [-5.0, math.log(1e-4), 0.05] + ([0.0] if background else [])
-    hi = [5.0, math.log(5.0), 0.95] + ([0.99] if background else [])
-    g = data.conductance.value / G0 if data.conductance else 0.01
-    best: dict[str, tuple[float, Any]] = {}
-    for eps in levels_eV:
-        tau0 = min(max(g, 1e-6), 0.99)
-        gamma = 2 * abs(eps) * math.sqrt(tau0 / (1 - tau0))  # τ(E_F) = g for a level at ε
-        x0 = np.array([eps, math.log(min(max(gamma, 1.1e-4), 4.9)), 0.5] + ([0.0] if background else []))
-        try:
-            sol = least_squares(
-                _residuals, x0, args=(names, data), bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=200
-            )
-        except (ValueError, FloatingPointError):
-            continue
-        chi2 = float(np.sum(sol.fun**2))
-        key = "LUMO" if sol.x[0] > 0 else "HOMO"
-        if key not in best or chi2 < best[key][0]:
-            best[key] = (chi2, sol)
+        )  # a symmetric junction (Q_P(+V) = Q_P(−V)) is a valid answer (S ≈ 0): not refused
+    best = _best_per_branch(data, names, levels_eV, background)
     if not best:
         raise FitError(f"{data.source}: no start point converged")
     branch = min(best, key=lambda k: best[k][0])
     chi2, sol = best[branch]
     other = [best[k][0] for k in best if k != branch]
-    J = sol.jac
-    JTJ = J.T @ J
-    if np.linalg.cond(JTJ) > 1e14:
-        raise FitError(
-            f"{data.source}: the data do not determine {', '.join(names)} (singular Jacobian); "
-            "fix the division or add G, S or the currents"
-        )
-    cov_x = np.linalg.inv(JTJ)
-    p = _unpack(sol.x, names)
-    # ln Γ → Γ: σ_Γ = Γ·σ_lnΓ
-    scale = np.array([p["gamma_eV"] if n == "gamma_eV" else 1.0 for n in names])
-    cov = cov_x * np.outer(scale, scale)
+    cov_x, cov = _covariances(sol, names, data.source)
     sig = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(sig, sig)
     out = JunctionFit(
-        values={n: p[n] for n in names},
+        values=_unpack(sol.x, names),
         sigma=dict(zip(names, sig)),
-        correlation=corr,
+        correlation=cov / np.outer(sig, sig),
         names=names,
         chi2=chi2,
         dof=data.points - len(names),
@@ -189,6 +156,47 @@ def fit_junction(
     )
     _predict(out, sol.x, cov_x, names, data)
     return out
+
+
+def _best_per_branch(
+    data: JunctionData, names: list[str], levels_eV: tuple[float, ...], background: bool
+) -> dict[str, tuple[float, Any]]:
+    """The lowest-χ² least-squares solution per branch (HOMO: ε < 0, LUMO: ε > 0) over the start levels;
+    Γ starts where a level at ε gives τ(E_F) = the measured conductance."""
+    from scipy.optimize import least_squares
+
+    lo = [-5.0, math.log(1e-4), 0.05] + ([0.0] if background else [])
+    hi = [5.0, math.log(5.0), 0.95] + ([0.99] if background else [])
+    tau0 = min(max(data.conductance.value / G0 if data.conductance else 0.01, 1e-6), 0.99)
+    best: dict[str, tuple[float, Any]] = {}
+    for eps in levels_eV:
+        gamma = 2 * abs(eps) * math.sqrt(tau0 / (1 - tau0))
+        x0 = np.array([eps, math.log(min(max(gamma, 1.1e-4), 4.9)), 0.5] + ([0.0] if background else []))
+        try:
+            sol = least_squares(
+                _residuals, x0, args=(names, data), bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=200
+            )
+        except (ValueError, FloatingPointError):
+            continue
+        chi2 = float(np.sum(sol.fun**2))
+        key = "LUMO" if sol.x[0] > 0 else "HOMO"
+        if key not in best or chi2 < best[key][0]:
+            best[key] = (chi2, sol)
+    return best
+
+
+def _covariances(sol: Any, names: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(covariance of the fitted x with ln Γ, covariance of the reported values with Γ) from the Jacobian."""
+    JTJ = sol.jac.T @ sol.jac
+    if np.linalg.cond(JTJ) > 1e14:
+        raise FitError(
+            f"{source}: the data do not determine {', '.join(names)} (singular Jacobian); "
+            "fix the division or add G, S or the currents"
+        )
+    cov_x = np.linalg.inv(JTJ)
+    p = _unpack(sol.x, names)
+    scale = np.array([p["gamma_eV"] if n == "gamma_eV" else 1.0 for n in names])  # ln Γ → Γ: σ_Γ = Γ·σ_lnΓ
+    return cov_x, cov_x * np.outer(scale, scale)
 
 
 def _predict(out: JunctionFit, x: np.ndarray, cov_x: np.ndarray, names: list[str], data: JunctionData) -> None:
