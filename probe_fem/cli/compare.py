@@ -26,45 +26,52 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    """Calibrate every design (validated first), tabulate, write compare.json and compare.png."""
     from probe_fem.design import load_design
     from probe_fem.io import check_writable, write_json
-    from probe_fem.model.dynamics import capacity_shares
     from probe_fem.pipeline import calibrate
     from probe_fem.plots.dynamics import plot_compare
     from probe_fem.progress import Stages
 
     out = check_writable(args.out, folder=True, option="--out")
     designs = [load_design(None if d == "embedded" else d) for d in args.designs]  # all validated first
-    rows: list[dict[str, Any]] = []
-    runs = []
-    for d in designs:
-        run = calibrate(d, args.refine, progress=Stages(quiet=args.quiet))
-        dyn, s = run.dynamics, run.steady
-        assert dyn is not None
-        cap = capacity_shares(run.model)
-        m = dyn.modes
-        rows.append(
-            {
-                "design": d.name,
-                "R_P_K_per_W": s.R_P,
-                "R_apex_K_per_W": s.R_apex,
-                "tau1_s": float(m.tau[0]),
-                "tau1_weight_tc": float(m.weight_tc[0]),
-                "t63_s": dyn.t63,
-                "f_3dB_Hz": dyn.f_3dB,
-                "max_quasi_static_Hz": dyn.verdict.max_frequency,
-                "heat_capacity_J_per_K": cap,
-                "resistance_K_per_W": s.breakdown,
-                "dofs": s.dofs,
-                "discretization_relative_change": dyn.discretization,
-            }
-        )
-        runs.append(run)
+    runs = [calibrate(d, args.refine, progress=Stages(quiet=args.quiet)) for d in designs]
+    rows = [_row(run) for run in runs]
     files = [
         write_json(out / "compare.json", {"refine": args.refine, "designs": rows}),
         plot_compare([r["design"] for r in rows], [r.dynamics for r in runs if r.dynamics], out / "compare.png"),
     ]
-    t = Table(title=f"design comparison (refine ×{args.refine:g}; tolerance 1e-3 for the quasi-static frequency)")
+    console.print(_table(rows, args.refine))
+    for f in files:
+        console.print(f"wrote {f}")
+    return 0
+
+
+def _row(run: Any) -> dict[str, Any]:
+    """A design's figures for the comparison (SI units, the unit in each key)."""
+    from probe_fem.model.dynamics import capacity_shares
+
+    dyn, s = run.dynamics, run.steady
+    assert dyn is not None
+    m = dyn.modes
+    return {
+        "design": run.design.name,
+        "R_P_K_per_W": s.R_P,
+        "R_apex_K_per_W": s.R_apex,
+        "tau1_s": float(m.tau[0]),
+        "tau1_weight_tc": float(m.weight_tc[0]),
+        "t63_s": dyn.t63,
+        "f_3dB_Hz": dyn.f_3dB,
+        "max_quasi_static_Hz": dyn.verdict.max_frequency,
+        "heat_capacity_J_per_K": capacity_shares(run.model),
+        "resistance_K_per_W": s.breakdown,
+        "dofs": s.dofs,
+        "discretization_relative_change": dyn.discretization,
+    }
+
+
+def _table(rows: list[dict[str, Any]], refine: float) -> Table:
+    t = Table(title=f"design comparison (refine ×{refine:g}; tolerance 1e-3 for the quasi-static frequency)")
     t.add_column("quantity")
     for r in rows:
         t.add_column(r["design"], justify="right")
@@ -77,15 +84,11 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         ("highest quasi-static frequency (Hz)", [f"{r['max_quasi_static_Hz']:.4g}" for r in rows]),
     ]
     for part in rows[0]["heat_capacity_J_per_K"]:
-        table.append(
-            (f"heat capacity: {part} (pJ/K)", [f"{r['heat_capacity_J_per_K'][part] * 1e12:.4g}" for r in rows])
-        )
+        cells = [f"{r['heat_capacity_J_per_K'][part] * 1e12:.4g}" for r in rows]
+        table.append((f"heat capacity: {part} (pJ/K)", cells))
     for part in rows[0]["resistance_K_per_W"]:
         table.append((f"resistance share: {part} (K/W)", [f"{r['resistance_K_per_W'][part]:,.0f}" for r in rows]))
     table.append(("dofs", [f"{r['dofs']:,}" for r in rows]))
     for label, cells in table:
         t.add_row(label, *cells)
-    console.print(t)
-    for f in files:
-        console.print(f"wrote {f}")
-    return 0
+    return t
