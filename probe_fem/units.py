@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from probe_fem.errors import InputError
+
 LENGTH_UNITS: dict[str, float] = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "nm": 1e-9}
 
 
@@ -59,7 +61,7 @@ def to_si(raw: dict[str, Any], path: tuple[str, ...] = ()) -> tuple[dict[str, An
     """
     out, given, twice = to_si_checked(raw, path)
     if twice:
-        raise ValueError("; ".join(twice))
+        raise InputError("; ".join(twice))
     return out, given
 
 

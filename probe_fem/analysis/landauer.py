@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from probe_fem.constants import E_CHARGE, G0, H_PLANCK, K_B
+from probe_fem.errors import InputError
 
 EV = E_CHARGE  # J per eV
 
@@ -63,7 +64,7 @@ class BreitWigner(Transmission):
 
     def __post_init__(self):
         if self.gamma <= 0:
-            raise ValueError(f"gamma = {self.gamma} eV: must be > 0")
+            raise InputError(f"gamma = {self.gamma} eV: must be > 0")
 
     def __call__(self, E):
         g2 = (self.gamma / 2) ** 2
@@ -91,12 +92,12 @@ class Table(Transmission):
             text = p.read_text().replace(",", " ")
             data = np.loadtxt(text.splitlines(), ndmin=2)
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{p}: cannot read a two-column transmission table ({exc})") from None
+            raise InputError(f"{p}: cannot read a two-column transmission table ({exc})") from None
         if data.shape[1] != 2 or data.shape[0] < 3:
-            raise ValueError(f"{p}: need >= 3 rows of two columns (E - E_F in eV, tau); found shape {data.shape}")
+            raise InputError(f"{p}: need >= 3 rows of two columns (E - E_F in eV, tau); found shape {data.shape}")
         E, tau = data[:, 0], data[:, 1]
         if np.any(np.diff(E) <= 0) or np.any(tau < 0) or not np.all(np.isfinite(data)):
-            raise ValueError(f"{p}: energies must increase strictly and tau must be finite and >= 0")
+            raise InputError(f"{p}: energies must increase strictly and tau must be finite and >= 0")
         return Table(E=E, tau=tau)
 
     def __call__(self, E):
@@ -180,5 +181,5 @@ PRESETS: dict[str, Transmission] = {
 def preset(name: str) -> Junction:
     """The paper-like junctions: ``bdnc``, ``bda``, ``au``."""
     if name not in PRESETS:
-        raise ValueError(f"model = {name!r}: allowed {', '.join(PRESETS)}")
+        raise InputError(f"model = {name!r}: allowed {', '.join(PRESETS)}")
     return Junction(PRESETS[name])

@@ -96,7 +96,7 @@ class Acquisition:
             if self.fs_Hz < 2 * k * f:
                 raise PlanError(
                     f"fs = {self.fs_Hz:g} Hz: below 2× the highest weighted harmonic used "
-                    f"(harmonic {k} of {f:g} Hz = {k * f:g} Hz; --harmonics {self.harmonics}); "
+                    f"(harmonic {k} of {f:g} Hz = {k * f:g} Hz; harmonics = {self.harmonics}); "
                     f"allowed fs >= {2 * k * f:g} Hz"
                 )
 

@@ -36,7 +36,7 @@ def thermal_conductance_quantum(T: float = 300.0) -> float:
 def wiedemann_franz(G: float, T: float = 300.0) -> float:
     """Electronic thermal conductance L₀·T·G (W/K) of a contact of electrical conductance G (S)."""
     if G <= 0 or T <= 0:
-        raise ValueError(f"conductance = {G} S, temperature = {T} K: both must be > 0")
+        raise InputError(f"conductance = {G} S, temperature = {T} K: both must be > 0")
     return L0 * T * G
 
 
@@ -44,7 +44,7 @@ def junction_resistance(G: float = 0.0, phonon: float = 0.0, T: float = 300.0) -
     """R_J (K/W) of a junction: electronic part by Wiedemann–Franz from G (S) plus a phonon conductance (W/K)."""
     g = (wiedemann_franz(G, T) if G > 0 else 0.0) + phonon
     if g <= 0:
-        raise ValueError("junction: give an electrical conductance > 0 S or a thermal conductance > 0 W/K")
+        raise InputError("junction: give an electrical conductance > 0 S or a thermal conductance > 0 W/K")
     return 1.0 / g
 
 

@@ -196,9 +196,9 @@ def _bias_list(text: str) -> np.ndarray:
     try:
         v = np.array([float(x) for x in text.split(",")])
     except ValueError:
-        raise ValueError(f"bias = {text!r}: give comma-separated volts, e.g. 0.74,0.95") from None
+        raise InputError(f"bias = {text!r}: give comma-separated volts, e.g. 0.74,0.95") from None
     if v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= 0) or np.any(v > 10) or v.size > 100:
-        raise ValueError(f"bias = {text!r}: 1 to 100 amplitudes, each finite and in (0, 10] V")
+        raise InputError(f"bias = {text!r}: 1 to 100 amplitudes, each finite and in (0, 10] V")
     return v
 
 

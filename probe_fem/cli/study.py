@@ -19,6 +19,7 @@ from rich.table import Table
 
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from probe_fem.cli.common import error as _error
+from probe_fem.errors import InputError
 from probe_fem.io import check_writable
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def _sensitivities(run) -> dict[str, Any]:
         try:
             if study.method == "sobol":
                 if not ok.all():
-                    raise ValueError(
+                    raise InputError(
                         f"{int((~ok).sum())} point(s) failed or missing: the Saltelli estimator needs every point"
                     )
                 r = sa.sobol_indices(y, names, study.settings.seed)

@@ -153,7 +153,7 @@ def _receive(r: _Running, limits: Limits, on_stage: Callable[[str, str], None] |
             f"{r.task.label}: {msg[1]}" if msg[1] is not None else f"{r.task.label}: {r.stage} failed: {msg[2]}"
         )
         if r.conn.poll(5):
-            err.add_note("in the meshing process:\n" + r.conn.recv()[1])  # shown with --debug
+            err.add_note("in the meshing process:\n" + r.conn.recv()[1])  # shown with the traceback
         raise err
     return msg[1]
 

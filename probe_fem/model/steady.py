@@ -18,7 +18,7 @@ import numpy as np
 from probe_fem.design.schema import Design
 from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_meshes, leg_summary, region_of_elements
 from probe_fem.mesh.sizing import Background
-from probe_fem.physics import conduction as steady
+from probe_fem.physics import conduction
 from probe_fem.progress import Stages
 
 PARTS = ("tip", "body", "insulating film")
@@ -30,7 +30,7 @@ class ProbeModel:
 
     design: Design
     probe: ProbeMesh
-    problem: steady.Problem
+    problem: conduction.Problem
     refine: float
 
     @property
@@ -71,7 +71,7 @@ def build_models(
         if pm.attempt:
             stages.note(f"mesh ×{refine:g}: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f}")
         with stages("assembly"):
-            prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
+            prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
         models.append(ProbeModel(design, pm, prob, refine))
     return models
 
@@ -152,13 +152,13 @@ def solve_steady(
     stages = stages or Stages(quiet=True)
     prob = model.problem
     with stages("solve", f"({model.dofs} dofs)"):
-        res = steady.solve(prob, method=method)
+        res = conduction.solve(prob, method=method)
     q = prob.power
     part = part_of_elements(model)
     breakdown = {
-        name: steady.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2 for i, name in enumerate(PARTS)
+        name: conduction.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2 for i, name in enumerate(PARTS)
     }
-    by_region = {r: steady.dissipation(prob, res.T, model.probe.mesh.skfem.subdomains[r]) / q**2 for r in REGIONS}
+    by_region = {r: conduction.dissipation(prob, res.T, model.probe.mesh.skfem.subdomains[r]) / q**2 for r in REGIONS}
     dT_tc = float(prob.sensor @ res.T)
     dT_apex = float(prob.source_mean @ res.T)
     report = SteadyReport(

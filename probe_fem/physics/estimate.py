@@ -15,20 +15,13 @@ residual of 1e-4 (the estimate then agrees with a 1e-6 solve to 5 digits on the 
 Per-element k enters only through a_K: the residual a(T_h, b_e) carries the flux jumps across
 material interfaces exactly, whatever the contrast.
 
-Why not the recovery-based estimate (volume-weighted nodal averaging of element gradients per
-material region, η_K = ∫_K k (G_h T − ∇T_h)·(G_h z − ∇z_h)), which :func:`recovery_estimate`
-keeps for comparison: it was measured unreliable on one probe geometry.  It is fine on a smooth
-heterogeneous bar (effectivity 0.93–0.98) and on the reference with resolved tip legs (0.77,
-0.85, 0.90 at refine 0.5, 1, 2), but on the former reference (one lumped thermocouple shell on
-the tip, before commit 84d62b6) the 70 nm insulating film on the tip gave a negative
-contribution (−193, −115, −70 K/W at refine 0.5, 1, 2: ~h^0.7) while the true error fell
-36-fold (654, 141, 18 K/W) — most likely an artefact of averaging, at nodes on the pyramid's
-edges, gradients of differently oriented film pieces.  The signed sum cancelled: effectivity
-0.69, 0.64, 0.42, 0.06 at refine 0.5, 1, 1.4, 2.  The hierarchical estimate has no averaging (it
-sees only the PDE's residual) and held 0.69–0.93 on the former reference (refine 0.35–2) and
-0.63–0.90 on the current one (refine 0.25–2), and 0.74–1.07 on adaptive meshes (docs/verification.md).  It
-relies on saturation (P2 better than P1), which singular film edges weaken: on uniform meshes it
-underestimated (by 7–37 %); only the finest adaptive mesh (110k dofs) was above, at 1.07.
+The recovery-based estimate (volume-weighted nodal averaging of element gradients per material
+region, η_K = ∫_K k (G_h T − ∇T_h)·(G_h z − ∇z_h)), :func:`recovery_estimate`, is kept for
+comparison only: averaging gradients of differently oriented film pieces at the tip's edges can
+give thin films a spurious signed share that cancels the rest.  The hierarchical estimate sees
+only the PDE's residual; it relies on saturation (P2 better than P1), which singular film edges
+weaken, so on coarse meshes it tends to underestimate.  Its effectivity on the bar and the
+library's designs is in docs/verification.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from probe_fem import paper
-from probe_fem.errors import SolverError
+from probe_fem.errors import InputError, SolverError
 from probe_fem.physics.pole_residue import PoleResidue
 
 PAPER_FREQUENCY = paper.MODULATION_FREQUENCY_HZ  # Hz
@@ -35,9 +35,9 @@ class Waveform:
 
     def __post_init__(self):
         if len(self.levels) != len(self.fractions) or len(self.levels) != len(self.names):
-            raise ValueError("waveform: levels, fractions and names must have the same length")
+            raise InputError("waveform: levels, fractions and names must have the same length")
         if not np.isclose(sum(self.fractions), 1.0) or min(self.fractions) <= 0:
-            raise ValueError(f"waveform.fractions = {self.fractions}: must be positive and sum to 1")
+            raise InputError(f"waveform.fractions = {self.fractions}: must be positive and sum to 1")
 
 
 def phase_averages(rom: PoleResidue, wave: Waveform, frequency: float, dead_time: float = 0.0) -> np.ndarray:
@@ -47,10 +47,10 @@ def phase_averages(rom: PoleResidue, wave: Waveform, frequency: float, dead_time
     electronics settle): the mean is over [t_edge + dead_time, next edge).
     """
     if frequency <= 0:
-        raise ValueError(f"frequency = {frequency}: must be > 0 Hz")
+        raise InputError(f"frequency = {frequency}: must be > 0 Hz")
     d = np.asarray(wave.fractions) / frequency  # phase durations, s
     if not 0 <= dead_time < d.min():
-        raise ValueError(f"dead_time = {dead_time:g} s: allowed [0, {d.min():g}) s, shorter than the shortest phase")
+        raise InputError(f"dead_time = {dead_time:g} s: allowed [0, {d.min():g}) s, shorter than the shortest phase")
     q = np.asarray(wave.levels, float)
     lam, r = rom.lam, rom.r
     E = np.exp(-np.outer(d, lam))  # phases x modes
@@ -94,7 +94,7 @@ def max_frequency(rom: PoleResidue, wave: Waveform, tolerance: float = 1e-3) -> 
     from scipy.optimize import brentq  # imported on use: scipy.optimize takes ~0.3 s to load
 
     if not 0 < tolerance < 1:
-        raise ValueError(f"tolerance = {tolerance}: allowed (0, 1)")
+        raise InputError(f"tolerance = {tolerance}: allowed (0, 1)")
     g = lambda lf: worst_error(rom, wave, np.exp(lf)) - tolerance  # noqa: E731
     lo = np.log(rom.lam.min() / (2 * np.pi) * 1e-6)
     hi = lo

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from probe_fem.errors import SolverError
+from probe_fem.errors import InputError, SolverError
 
 DIRECT_LIMIT = 250_000
 PARDISO_FROM = 30_000
@@ -71,7 +71,7 @@ class SolveInfo:
 def choose(n: int, method: str = "auto") -> str:
     """The solver for ``n`` unknowns: ``method`` itself, or for ``auto`` the faster one installed (module doc)."""
     if method not in ("auto", "direct", "amg"):
-        raise ValueError(f"solver method = {method!r}: allowed auto, direct, amg")
+        raise InputError(f"solver method = {method!r}: allowed auto, direct, amg")
     if method != "auto":
         return method
     if n > DIRECT_LIMIT:

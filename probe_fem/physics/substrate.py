@@ -17,6 +17,7 @@ import numpy as np
 from skfem import Basis, BilinearForm, ElementTriP1, MeshTri1, asm, condense, solve
 from skfem.helpers import dot, grad
 
+from probe_fem.errors import InputError
 from probe_fem.mesh.core import MICRON, gmsh_session
 from probe_fem.physics.analytic import spreading_resistance
 
@@ -106,7 +107,7 @@ def spreading_fem(
     truncation radius b = outer·a; ``rim_fraction`` the element size at the rim (× a).
     """
     if k <= 0 or a <= 0 or outer < 10:
-        raise ValueError(f"k = {k}, a = {a}, outer = {outer}: need k > 0, a > 0, outer >= 10")
+        raise InputError(f"k = {k}, a = {a}, outer = {outer}: need k > 0, a > 0, outer >= 10")
     a_um, b_um = a / MICRON, outer * a / MICRON
     with gmsh_session():
         mesh, region, contact, sink = _mesh(a_um, b_um, film[0] / MICRON if film else None, rim_fraction * a_um, growth)

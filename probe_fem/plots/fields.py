@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from probe_fem import paper
+from probe_fem.errors import InputError
 from probe_fem.mesh.core import MICRON
 from probe_fem.mesh.planform import v_arms
 from probe_fem.model.convergence import ConvergenceStudy
@@ -71,7 +72,7 @@ def point_values(m, T: np.ndarray, pts: np.ndarray) -> np.ndarray:
                 out[i] = bary[j] @ T[m.t[:, c[j]]]
                 break
         else:
-            raise ValueError(f"point {pts[:, i]} m lies outside the mesh")
+            raise InputError(f"point {pts[:, i]} m lies outside the mesh")
     return out
 
 

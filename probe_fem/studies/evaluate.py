@@ -43,7 +43,7 @@ def _model(design: Design, refine: float):
         region_materials,
     )
     from probe_fem.model.steady import ProbeModel, conductivity
-    from probe_fem.physics import conduction as steady
+    from probe_fem.physics import conduction
 
     key = geometry_key(design, refine)
     cached = key in _MESH_CACHE
@@ -53,7 +53,7 @@ def _model(design: Design, refine: float):
         pm = ProbeMesh(mesh=hit.mesh, layout=hit.layout, materials=region_materials(design))
     else:
         pm, tets = build_mesh(design, refine=refine), None
-    prob = steady.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
+    prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
     if not cached:  # keep the mesh with its element geometry and matrix pattern for material-only points
         _MESH_CACHE[key] = (pm, prob.elements)
         while len(_MESH_CACHE) > _MESH_CACHE_SIZE:

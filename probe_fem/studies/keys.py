@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from probe_fem.design.messages import format_errors
 from probe_fem.design.schema import RULES_ERROR, Design
+from probe_fem.errors import InputError
 from probe_fem.units import key_unit, split_unit, to_si
 
 __all__ = ["apply_overrides", "field_errors", "key_unit", "resolve_key"]
@@ -33,13 +34,13 @@ def resolve_key(raw: dict, key: str) -> tuple[tuple[str, ...], float]:
     """
     parts = tuple(key.split("."))
     if len(parts) < 2 or not all(parts):
-        raise ValueError(f"{key!r}: give a dotted key as written in the design file, e.g. body.length_um")
+        raise InputError(f"{key!r}: give a dotted key as written in the design file, e.g. body.length_um")
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
             have = sorted(k for k, v in node.items() if isinstance(v, dict)) if isinstance(node, dict) else []
             where = ".".join(parts[: i + 1])
-            raise ValueError(
+            raise InputError(
                 f"{key}: the base design has no section [{where}]" + (f" (sections: {', '.join(have)})" if have else "")
             )
         node = node[part]
@@ -50,18 +51,18 @@ def resolve_key(raw: dict, key: str) -> tuple[tuple[str, ...], float]:
             for other in node:
                 p2 = split_unit(other)
                 if p2 and p2[0] == parsed[0]:
-                    raise ValueError(
+                    raise InputError(
                         f"{key}: the base design writes this length as "
                         f"{'.'.join((*parts[:-1], other))}; use that key (units as in the file)"
                     )
         numeric = sorted(k for k, v in node.items() if _numeric(v))
         close = difflib.get_close_matches(last, numeric, n=1)
         hint = f"; did you mean {'.'.join((*parts[:-1], close[0]))}?" if close else ""
-        raise ValueError(
+        raise InputError(
             f"{key}: unknown key (numeric keys of [{'.'.join(parts[:-1])}]: {', '.join(numeric) or 'none'}){hint}"
         )
     if not _numeric(node[last]):
-        raise ValueError(f"{key} = {node[last]!r} in the base design: not a number; only numbers can vary")
+        raise InputError(f"{key} = {node[last]!r} in the base design: not a number; only numbers can vary")
     return parts, float(node[last])
 
 

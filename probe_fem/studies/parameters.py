@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from probe_fem.errors import InputError
 from probe_fem.studies.keys import key_unit
 from probe_fem.units import LENGTH_UNITS, split_unit
 
@@ -91,7 +92,7 @@ class Parameter:
             mu = math.log(self.median)
             a, b = (math.log(lo) - mu) / self.sigma_ln, (math.log(hi) - mu) / self.sigma_ln
             return np.exp(stats.truncnorm.ppf(u, a, b, loc=mu, scale=self.sigma_ln))
-        raise ValueError(f"{self.key}: no distribution (values are listed)")
+        raise InputError(f"{self.key}: no distribution (values are listed)")
 
     def describe(self) -> str:
         """One line for tables: the values or the distribution, with units."""

@@ -155,7 +155,7 @@ class Study:
 
         s, d = self.settings, len(self.parameters)
         if not self.sampled:
-            raise ValueError(f"method {self.method!r} does not sample")
+            raise InputError(f"method {self.method!r} does not sample")
         assert s.samples is not None  # parse_study requires samples for a sampled method
         if self.method == "monte-carlo":
             return sensitivity.monte_carlo(s.samples, d, s.seed)

@@ -73,7 +73,7 @@ class ResultTable:
         if tuple(header) != self.columns:
             raise TableError(
                 f"{self.path}: columns differ from this study's ({', '.join(header[:8])}, …); it was "
-                "written by another study: use another --out or remove the file"
+                "written by another study: write the study elsewhere or remove the file"
             )
         rows: dict[str, dict[str, Any]] = {}
         for n, cells in enumerate(reader, start=2):
@@ -127,7 +127,7 @@ def _parse(col: str, text: str) -> Any:
         return None
     if col in _BOOL_COLUMNS:
         if text not in ("true", "false"):
-            raise ValueError(f"{col} = {text!r}: expected true or false")
+            raise InputError(f"{col} = {text!r}: expected true or false")
         return text == "true"
     if col in _INT_COLUMNS:
         return int(text)
