@@ -129,53 +129,69 @@ def _label(d: Design, refine: float, background: sizing.Background | None) -> st
 def _mesh_task(
     report: worker.Report, d: Design, refine: float, background: sizing.Background | None
 ) -> tuple[dict[str, np.ndarray], int]:
-    """In the child: CAD, sizes, a sound mesh; its arrays and the attempt that made it."""
-    with gmsh_session(seed=sizing.mesh_settings(d).seed):
-        report("CAD (OCC solids and fragment)", 0)
-        cad = build_cad(d)
-        for name, tags in cad.volumes.items():
-            gmsh.model.addPhysicalGroup(3, tags, name=name)
-        for name, tags in cad.surfaces.items():
-            gmsh.model.addPhysicalGroup(2, tags, name=name)
-        sizing.apply(d, cad, refine, background)
-        # 2-D Delaunay: with the default Frontal-Delaunay surfaces, 3-D boundary recovery in the
-        # thin films segfaulted at some sizes; Delaunay did not.
-        gmsh.option.setNumber("Mesh.Algorithm", 5)
-        gmsh.option.setNumber("Mesh.Algorithm3D", 1)
-        mesh, attempt = _generate_sound(report)
-    return to_arrays(mesh), attempt
+    """In the child: a sound mesh's arrays and the attempt that made it (:func:`attempt_text`).
+
+    If gmsh fails or leaves degenerate (zero-volume) tetrahedra, the mesh is made again: each size
+    (×1, ×0.85, ×0.85², at most :data:`ATTEMPTS`) stage by stage (curves, surfaces, volumes: each
+    reported, each with its time limit) and then, if that fails, in one pass (gmsh's own order).
+    Every attempt starts a new gmsh session from the CAD: after a failed boundary recovery a cleared
+    model was seen to mesh some volumes empty.  Deterministic."""
+    problem = ""
+    for attempt in range(2 * ATTEMPTS):
+        with gmsh_session(seed=sizing.mesh_settings(d).seed):
+            tries = f" ({attempt_text(attempt)})" if attempt else ""
+            report(f"CAD (OCC solids and fragment){tries}", 0)
+            _prepare(d, refine, background)
+            gmsh.option.setNumber("Mesh.MeshSizeFactor", RETRY_FACTOR ** (attempt // 2))
+            mesh, problem = _generate(report, tries, one_pass=bool(attempt % 2))
+        if mesh is not None:
+            return to_arrays(mesh), attempt
+    raise MeshError(f"no sound mesh at sizes ×{RETRY_FACTOR}^k (k < {ATTEMPTS}), staged and in one pass: {problem}")
 
 
-RETRY_FACTOR = 0.85  # sizes ×0.85 per retry: another node layout where gmsh left flat slivers or failed
+def _prepare(d: Design, refine: float, background: sizing.Background | None) -> None:
+    """CAD, named groups and size fields in the current session."""
+    cad = build_cad(d)
+    for name, tags in cad.volumes.items():
+        gmsh.model.addPhysicalGroup(3, tags, name=name)
+    for name, tags in cad.surfaces.items():
+        gmsh.model.addPhysicalGroup(2, tags, name=name)
+    sizing.apply(d, cad, refine, background)
+    # 2-D Delaunay: with the default Frontal-Delaunay surfaces, 3-D boundary recovery in the
+    # thin films segfaulted at some sizes; Delaunay did not.
+    gmsh.option.setNumber("Mesh.Algorithm", 5)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+
+
+RETRY_FACTOR = 0.85  # sizes ×0.85 per size step: another node layout where gmsh left flat slivers or failed
 ATTEMPTS = 3
 MIN_QUALITY = 1e-9  # 6√2·V/ℓ³ (1 for a regular tetrahedron); flat film elements are ~1e-3, slivers ~1e-15
 
 
-def _generate_sound(report: worker.Report) -> tuple[Mesh, int]:
-    """Mesh the model stage by stage; if gmsh fails or leaves degenerate (zero-volume) tetrahedra,
-    remesh with sizes ×0.85 (at most 3 attempts).  Deterministic; returns the mesh and the attempt."""
-    problem = ""
-    for attempt in range(ATTEMPTS):
-        gmsh.model.mesh.clear()
-        gmsh.option.setNumber("Mesh.MeshSizeFactor", RETRY_FACTOR**attempt)
-        tries = f" (attempt {attempt + 1}, sizes ×{RETRY_FACTOR**attempt:.3f})" if attempt else ""
-        try:
-            for dim, stage in ((1, "curves"), (2, "surfaces"), (3, "volumes")):
-                report(f"{stage}{tries}", _count(dim - 1))
-                generate(dim)
-            report(f"checks{tries}", _count(3))
-            mesh = extract(*_groups())
-        except MeshError as exc:
-            problem = f"{stage}: {exc}"
-            continue
-        except ValueError as exc:  # gmsh returned without error but left volumes empty
-            problem = f"incomplete mesh ({exc})"
-            continue
-        q, where = worst_element(mesh)
-        if q >= MIN_QUALITY:
-            return mesh, attempt
-        problem = f"degenerate tetrahedra (quality {q:.1e} at {np.round(where * 1e6, 3).tolist()} µm)"
-    raise MeshError(f"no sound mesh after {ATTEMPTS} attempts with sizes ×{RETRY_FACTOR}^k: {problem}")
+def attempt_text(attempt: int) -> str:
+    """How attempt ``attempt`` (0 = the first) meshed: its sizes and whether in one pass."""
+    how = ", in one pass" if attempt % 2 else ""
+    return f"attempt {attempt + 1}, sizes ×{RETRY_FACTOR ** (attempt // 2):.3f}{how}"
+
+
+def _generate(report: worker.Report, tries: str, one_pass: bool) -> tuple[Mesh | None, str]:
+    """A sound mesh of the current model, or None and what went wrong."""
+    stages = ((3, "volumes"),) if one_pass else ((1, "curves"), (2, "surfaces"), (3, "volumes"))
+    stage = ""
+    try:
+        for dim, stage in stages:
+            report(f"{stage}{tries}", _count(dim - 1))
+            generate(dim)
+        report(f"checks{tries}", _count(3))
+        mesh = extract(*_groups())
+    except MeshError as exc:
+        return None, f"{stage}: {exc}"
+    except ValueError as exc:  # gmsh returned without error but left volumes empty
+        return None, f"incomplete mesh ({exc})"
+    q, where = worst_element(mesh)
+    if q < MIN_QUALITY:
+        return None, f"degenerate tetrahedra (quality {q:.1e} at {np.round(where * 1e6, 3).tolist()} µm)"
+    return mesh, ""
 
 
 def _count(dim: int) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.design.schema import Design
-from probe_fem.mesh.probe import REGIONS, RETRY_FACTOR, ProbeMesh, build_meshes, leg_summary, region_of_elements
+from probe_fem.mesh.probe import REGIONS, ProbeMesh, attempt_text, build_meshes, leg_summary, region_of_elements
 from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction
 from probe_fem.progress import Stages
@@ -69,7 +69,7 @@ def build_models(
         if refine == levels[-1]:
             stages.note(f"mesh ×{refine:g}: {leg_summary(design, pm)}")
         if pm.attempt:
-            stages.note(f"mesh ×{refine:g}: attempt {pm.attempt + 1}, sizes ×{RETRY_FACTOR**pm.attempt:.3f}")
+            stages.note(f"mesh ×{refine:g}: {attempt_text(pm.attempt)}")
         with stages("assembly"):
             prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
         models.append(ProbeModel(design, pm, prob, refine))
