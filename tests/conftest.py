@@ -106,6 +106,15 @@ def tiny_calibration(tiny_run):
     return tiny_run.calibration
 
 
+def leaves(tree: dict, path: tuple = ()):
+    """Every path to a leaf of a nested mapping, as a tuple of keys."""
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            yield from leaves(v, (*path, k))
+        else:
+            yield (*path, k)
+
+
 def sum_kA_rectangular(d) -> float:
     """Σ kᵢAᵢ (W·m/K) of the uniform cross-section of a rectangular design, from its values."""
     k = {n: m.k_W_mK for n, m in d.materials.items()}

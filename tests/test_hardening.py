@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SIZES, coarse, coarse_design_file, raw_reference
+from conftest import TINY_SIZES, coarse, coarse_design_file, leaves, raw_reference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,17 +52,9 @@ WEIRD = st.one_of(
 )
 
 
-def _leaves(tree, path=()):
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            yield from _leaves(v, (*path, k))
-        else:
-            yield (*path, k)
-
-
 def _mutate(tree, data, n_max=3):
     out = copy.deepcopy(tree)
-    paths = list(_leaves(out))
+    paths = list(leaves(out))
     for _ in range(data.draw(st.integers(1, n_max))):
         path = data.draw(st.sampled_from(paths))
         node = out

@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import leaves
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,19 +86,11 @@ WEIRD = st.one_of(
 )
 
 
-def _leaves(tree, path=()):
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            yield from _leaves(v, (*path, k))
-        else:
-            yield (*path, k)
-
-
 @given(st.data())
 def test_a_study_file_is_accepted_or_refused_with_a_study_error(data):
     raw = copy.deepcopy(RAW)
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(list(_leaves(raw)) + [("study", "design")] * 5))
+        path = data.draw(st.sampled_from(list(leaves(raw)) + [("study", "design")] * 5))
         node = raw
         for k in path[:-1]:
             node = node[k]

@@ -62,6 +62,16 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _check_verdict(name: str, verdict: bool, error: float, tolerance: float) -> None:
+    """A verdict must say what its error and tolerance say: ``verdict`` iff ``error`` <= ``tolerance``."""
+    within = error <= tolerance
+    _check(
+        verdict == within,
+        f"{name} = {verdict!r}: allowed {within!r} only, as worst_relative_error = "
+        f"{error:g} is {'within' if within else 'above'} tolerance = {tolerance:g}",
+    )
+
+
 class Quantity(_Strict):
     """A value with its standard uncertainty, unit and origin."""
 
@@ -84,12 +94,7 @@ class Modulation(_Strict):
 
     @model_validator(mode="after")
     def _verdict(self) -> Modulation:
-        within = self.worst_relative_error <= self.tolerance
-        _check(
-            self.quasi_static == within,
-            f"quasi_static = {self.quasi_static!r}: allowed {within!r} only, as worst_relative_error = "
-            f"{self.worst_relative_error:g} is {'within' if within else 'above'} tolerance = {self.tolerance:g}",
-        )
+        _check_verdict("quasi_static", self.quasi_static, self.worst_relative_error, self.tolerance)
         return self
 
 
@@ -188,12 +193,7 @@ class Network(_Strict):
     @model_validator(mode="after")
     def _verdicts(self) -> Network:
         for i, j in enumerate(self.junctions):
-            within = j.worst_relative_error <= self.tolerance
-            _check(
-                j.valid == within,
-                f"junctions.{i}.valid = {j.valid!r}: allowed {within!r} only, as worst_relative_error = "
-                f"{j.worst_relative_error:g} is {'within' if within else 'above'} tolerance = {self.tolerance:g}",
-            )
+            _check_verdict(f"junctions.{i}.valid", j.valid, j.worst_relative_error, self.tolerance)
         return self
 
 
