@@ -59,11 +59,16 @@ def tiny_raw(tmp_path_factory):
 
 
 def test_material_point_with_reused_mesh_equals_a_fresh_evaluation(tiny_raw):
+    from probe_fem.mesh import cache
+
     point = {"materials.au_film.k_W_mK": 180.0}
-    evaluate._MESH_CACHE.clear()
+    cache.forget()
     evaluate.evaluate_point(tiny_raw, {"materials.au_film.k_W_mK": 220.0}, 1.0, 6)  # fills the cache
+    (key,) = cache._ELEMENTS
+    geometry = cache.elements(key)
     reused = evaluate.evaluate_point(tiny_raw, point, 1.0, 6)
-    evaluate._MESH_CACHE.clear()
+    assert cache.elements(key) is geometry  # the element geometry was reused, not recomputed
+    cache.forget()
     fresh = evaluate.evaluate_point(tiny_raw, point, 1.0, 6)
     assert reused["mesh_cached"] and not fresh["mesh_cached"]
     for key in ("R_P_K_per_W", "R_apex_K_per_W", "tau_s", "t63_s", "f_3dB_Hz", "mesh_fingerprint"):

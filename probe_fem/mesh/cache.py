@@ -4,6 +4,10 @@ A key is :func:`probe_fem.mesh.probe.geometry_key`; meshes are deterministic, so
 mesh that meshing would make.  Memory holds the last :data:`MEMORY_SIZE` meshes (a calibrate's two
 levels, a study's material-only points, a test session's fixtures); the folder keeps them across
 runs.  A corrupt file is removed and the mesh made again: a cache never stops a run.
+
+A second level keeps, in memory only, what assembly derives from a mesh alone (its element
+geometry: gradients, volumes, matrix pattern) under the same key, so that a study point that changes
+only materials re-assembles without recomputing it.  :data:`MEMORY` as the folder: memory only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +24,9 @@ from probe_fem.io import atomic_path
 from probe_fem.mesh.core import Mesh, from_arrays, to_arrays
 
 MEMORY_SIZE = 8
+MEMORY = ":memory:"  # a cache folder that is no folder: meshes are kept in this process's memory only
 _MEMORY: OrderedDict[str, Mesh] = OrderedDict()
+_ELEMENTS: dict[str, Any] = {}  # key -> element geometry of the mesh held in _MEMORY under that key
 
 
 def default_cache() -> str:
@@ -33,10 +40,11 @@ def lookup(folder: str | None, key: str) -> Mesh | None:
         return None
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
-        if not (Path(folder) / f"{key}.npz").exists():  # keep the folder whole (made in memory for another folder)
+        # keep the folder whole (the mesh may have been made in memory for another folder)
+        if folder != MEMORY and not (Path(folder) / f"{key}.npz").exists():
             store_cached(folder, key, _MEMORY[key])
         return _MEMORY[key]
-    mesh = load_cached(folder, key)
+    mesh = None if folder == MEMORY else load_cached(folder, key)
     if mesh is not None:
         _remember(key, mesh)
     return mesh
@@ -47,19 +55,33 @@ def store(folder: str | None, key: str, mesh: Mesh) -> None:
     if folder is None:
         return
     _remember(key, mesh)
-    store_cached(folder, key, mesh)
+    if folder != MEMORY:
+        store_cached(folder, key, mesh)
+
+
+def elements(key: str) -> Any | None:
+    """The element geometry kept for the mesh cached in memory under ``key`` (:func:`keep_elements`), or None."""
+    return _ELEMENTS.get(key) if key in _MEMORY else None
+
+
+def keep_elements(key: str, geometry: Any) -> None:
+    """Keep ``geometry`` (derived from the mesh cached under ``key`` alone) while that mesh is in memory."""
+    if key in _MEMORY:
+        _ELEMENTS[key] = geometry
 
 
 def forget() -> None:
-    """Drop the meshes held in memory (the folder keeps its copies)."""
+    """Drop the meshes (and their element geometry) held in memory; the folder keeps its copies."""
     _MEMORY.clear()
+    _ELEMENTS.clear()
 
 
 def _remember(key: str, mesh: Mesh) -> None:
     _MEMORY[key] = mesh
     _MEMORY.move_to_end(key)
     while len(_MEMORY) > MEMORY_SIZE:
-        _MEMORY.popitem(last=False)
+        old, _ = _MEMORY.popitem(last=False)
+        _ELEMENTS.pop(old, None)
 
 
 def checked_cache(folder: str) -> str:

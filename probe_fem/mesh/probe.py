@@ -50,6 +50,8 @@ class ProbeMesh:
     layout: Layout
     materials: dict[str, str]  # region -> material name
     attempt: int = 0  # 0, or the retry (sizes ×RETRY_FACTOR^attempt) that gave a sound mesh
+    key: str = ""  # geometry_key of this mesh: its name in the mesh cache
+    cached: bool = False  # taken from the cache (memory or folder) rather than meshed
 
 
 GEOMETRY_VERSION = "4"  # bump when the CAD or meshing recipe changes: invalidates cached meshes
@@ -99,7 +101,8 @@ def build_meshes(
     geometry's bounds (:func:`probe_fem.mesh.sizing.bounds`), which no level coarsens.
     Deterministic: the same design and level give a bit-identical mesh.  With ``cache`` (a folder)
     meshes are kept on disk and in memory under :func:`geometry_key` and reused (a re-run, or a
-    study point that changes only materials, does not re-mesh).  ``on_stage`` shows the stages;
+    study point that changes only materials, does not re-mesh); :data:`~probe_fem.mesh.cache.MEMORY`
+    keeps them in memory only.  ``on_stage`` shows the stages;
     ``limits`` bounds each stage's time.
 
     Raises:
@@ -109,6 +112,7 @@ def build_meshes(
     keys = [geometry_key(d, r, background) for r in levels]
     found = [mesh_cache.lookup(cache, k) for k in keys]
     todo = [i for i, m in enumerate(found) if m is None]
+    cached = [m is not None for m in found]
     tasks = [worker.Task(_mesh_task, (d, levels[i], background), _label(d, levels[i], background)) for i in todo]
     show = on_stage.update if on_stage is not None else None
     made = worker.run(tasks, limits, on_stage=(lambda label, stage: show(f"{label}: {stage}")) if show else None)
@@ -118,7 +122,7 @@ def build_meshes(
         attempts[i] = attempt
         mesh_cache.store(cache, keys[i], mesh)
     lay, materials = Layout.of(d), region_materials(d)
-    return [ProbeMesh(m, lay, materials, a) for m, a in zip(found, attempts) if m is not None]
+    return [ProbeMesh(m, lay, materials, a, k, c) for m, a, k, c in zip(found, attempts, keys, cached) if m is not None]
 
 
 def _label(d: Design, refine: float, background: sizing.Background | None) -> str:

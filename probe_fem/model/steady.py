@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.design.schema import Design
+from probe_fem.mesh import cache as mesh_cache
 from probe_fem.mesh.probe import REGIONS, ProbeMesh, attempt_text, build_meshes, leg_summary, region_of_elements
 from probe_fem.mesh.sizing import Background
 from probe_fem.physics import conduction
@@ -54,7 +55,9 @@ def build_models(
     """Mesh a validated design at each level of ``levels`` (side by side) and assemble each mesh.
 
     A level divides all feature sizes (or ``background``'s target sizes from an earlier mesh, for
-    adaptive refinement), down to the geometry's bounds; ``cache``: mesh folder (None: always mesh).
+    adaptive refinement), down to the geometry's bounds; ``cache``: mesh folder, or
+    :data:`~probe_fem.mesh.cache.MEMORY` (None: always mesh).  With a cache, the element geometry of a
+    mesh held in memory is reused too, so a variant that changes only materials re-assembles quickly.
     """
     stages = stages or Stages(quiet=True)
     how = "adaptive sizes" if background is not None else "refine " + ", ".join(f"×{r:g}" for r in levels)
@@ -71,7 +74,10 @@ def build_models(
         if pm.attempt:
             stages.note(f"mesh ×{refine:g}: {attempt_text(pm.attempt)}")
         with stages("assembly"):
-            prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W)
+            tets = mesh_cache.elements(pm.key) if cache is not None else None
+            prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
+        if cache is not None:
+            mesh_cache.keep_elements(pm.key, prob.elements)
         models.append(ProbeModel(design, pm, prob, refine))
     return models
 

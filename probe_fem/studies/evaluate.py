@@ -17,7 +17,6 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from probe_fem.design.load import parse_design
@@ -26,39 +25,18 @@ from probe_fem.studies.keys import apply_overrides
 from probe_fem.threads import blas_limited
 
 _PROCESS_LOCK = threading.Lock()  # gmsh is one global instance per process: one evaluation at a time
-_MESH_CACHE: OrderedDict[str, Any] = OrderedDict()
-_MESH_CACHE_SIZE = 2
 
 
 def _model(design: Design, refine: float):
-    """Assembled model; the mesh is reused from this process's memory when only material values differ.
+    """Assembled model and whether its mesh came from this process's memory (:mod:`probe_fem.mesh.cache`).
 
-    Keyed by :func:`probe_fem.mesh.probe.geometry_key` (everything the mesh depends on); on a hit
-    the region → material map is taken from ``design``, the mesh and layout from the cache.
+    A point that changes only material values reuses the mesh and its element geometry.
     """
-    from probe_fem.mesh.probe import (
-        ProbeMesh,
-        build_mesh,
-        geometry_key,
-        region_materials,
-    )
-    from probe_fem.model.steady import ProbeModel, conductivity
-    from probe_fem.physics import conduction
+    from probe_fem.mesh.cache import MEMORY
+    from probe_fem.model.steady import build_model
 
-    key = geometry_key(design, refine)
-    cached = key in _MESH_CACHE
-    if cached:
-        _MESH_CACHE.move_to_end(key)
-        hit, tets = _MESH_CACHE[key]
-        pm = ProbeMesh(mesh=hit.mesh, layout=hit.layout, materials=region_materials(design))
-    else:
-        pm, tets = build_mesh(design, refine=refine), None
-    prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
-    if not cached:  # keep the mesh with its element geometry and matrix pattern for material-only points
-        _MESH_CACHE[key] = (pm, prob.elements)
-        while len(_MESH_CACHE) > _MESH_CACHE_SIZE:
-            _MESH_CACHE.popitem(last=False)
-    return ProbeModel(design, pm, prob, refine), cached
+    model = build_model(design, refine, cache=MEMORY)
+    return model, model.probe.cached
 
 
 def quantities(model, n_modes: int) -> dict[str, float]:
