@@ -120,3 +120,24 @@ def test_every_calibration_argument_falls_back_the_same_way(tmp_path, monkeypatc
     Calibration.load(embedded_calibration_path()).save(tmp_path / "calib" / "ntistp.json")
     assert main(["plan", "--out", "plan"]) == 0
     assert "calibration: calib/ntistp.json (in this folder)" in capsys.readouterr().err
+
+
+def test_common_options_are_accepted_by_every_command_that_can_use_them():
+    """--out by every command that writes a file; --quiet by every command that shows progress or notes."""
+    import argparse
+
+    from probe_fem.cli.main import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        flags = {f for a in parser._actions for f in a.option_strings}
+        # a design or study is built with progress shown; a calibration that may be left out gets a note
+        builds = {a.dest for a in parser._actions} & {"design", "designs", "study"}
+        falls_back = any(
+            a.dest == "calibration" and a.nargs in ("?", None) and a.default is None and not a.required
+            for a in parser._actions
+        )
+        writes = name != "landauer"  # landauer prints a table only
+        notes = bool(builds) or falls_back
+        assert not writes or "--out" in flags, name
+        assert not notes or "--quiet" in flags, name

@@ -104,7 +104,7 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
     if Path(args.out).suffix.lower() not in (".npz", ".csv"):
         raise InputError(f"--out = {args.out!r}: a traces file ends in .npz or .csv")
     try:
-        cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
+        cal = Calibration.load(calibration_path(args.calibration, args.quiet))
         bias = _bias_list(args.bias)
         junction = preset(args.model)
         traces, truth = simulate(
@@ -149,7 +149,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     check_writable(target, option="--out")
     check_writable(target.with_suffix(".json"), option="--out (its data, beside it)")
     try:
-        cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
+        cal = Calibration.load(calibration_path(args.calibration, args.quiet))
         traces = Traces.load(args.traces)
         results = demodulate(traces, cal, period=1 / args.frequency, dead_time=args.dead_time)
         junction = preset(args.model) if args.model else None

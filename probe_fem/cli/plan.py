@@ -153,6 +153,7 @@ def add_parser(sub: Any) -> None:
     pl.add_argument("--fmax", type=_positive, default=200.0, help="highest frequency scanned, Hz")
     pl.add_argument("--points", type=bounded(int, 3, 100_000), default=200)
     pl.add_argument("--out", default="plan", help="output folder (plan.json, plan.png; default ./plan)")
+    pl.add_argument("--quiet", action="store_true", help="no notes on stderr (which calibration was used)")
     add_noise_options(pl)
     pl.set_defaults(func=cmd_plan, no_design=True)
 
@@ -182,7 +183,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from probe_fem.plots.analysis import plot_plan
 
     out = check_writable(args.out, folder=True, option="--out")
-    cal = Calibration.load(calibration_path(args.calibration, getattr(args, "quiet", False)))
+    cal = Calibration.load(calibration_path(args.calibration, args.quiet))
     dead = args.dead_time
     if args.amp_corner_Hz is not None:
         if dead is not None:

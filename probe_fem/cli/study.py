@@ -84,14 +84,18 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt:
         _error(f"interrupted: finished points are in {table}; run the same command again to resume")
         return EXIT_INTERRUPTED
-    for note in run.notes:
-        console.print(f"note: {note}")
-    files = [table]
-    summary = _summary(run)
-    files += _report(console, run, summary, out)
+    _write_report(console, run, table, out)
+    return 0
+
+
+def _write_report(console: Console, run, table: Path, out: Path) -> None:
+    """Notes, the report tables and figures, summary.json; what was written; how far an interrupted run got."""
     from probe_fem.io import write_json
 
-    files.insert(1, write_json(out / "summary.json", summary))
+    for note in run.notes:
+        console.print(f"note: {note}")
+    summary = _summary(run)
+    files = [table, write_json(out / "summary.json", summary), *_report(console, run, summary, out)]
     for f in files:
         console.print(f"wrote {f}")
     if run.interrupted:
@@ -99,7 +103,6 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
             f"{sum(k in run.rows for k in dict.fromkeys(run.point_keys))} of "
             f"{len(set(run.point_keys))} designs done; run the same command again to continue"
         )
-    return 0
 
 
 class _Progress:

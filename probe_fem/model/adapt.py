@@ -204,9 +204,7 @@ def adapt(
     Raises:
         InputError: ``accuracy`` outside :data:`ACCURACY_RANGE` (before any meshing).
     """
-    lo, hi = ACCURACY_RANGE
-    if not lo <= accuracy <= hi:
-        raise InputError(f"accuracy = {accuracy!r}: allowed [{lo:g}, {hi:g}] (a relative error of R_P)")
+    _check_accuracy(accuracy)
     stages = stages or Stages(quiet=True)
     ms = mesh_settings(design)
     step = _Stepper(accuracy, safety, max_dofs, ms.size_apex_m / 8, 4 * ms.size_far_m)
@@ -215,14 +213,7 @@ def adapt(
     model = build_model(design, start_refine, stages, cache)
     history: list[AdaptStep] = []
     while True:
-        report, T = solve_steady(model, stages=stages, method=method)
-        with stages("estimate", "(dual solve, P2 edge bubbles)"):
-            est = estimate_model(model, T, method)
-        rel = abs(est.error) / report.power / report.R_P
-        stages.note(
-            f"adaptive {len(history) + 1}: {report.dofs:,} dofs, R_P = {report.R_P:,.1f} K/W, estimated error "
-            f"{est.error / report.power:+,.1f} K/W ({rel:.3%}, target {accuracy:.3%})"
-        )
+        report, T, est, rel = _solve_and_estimate(model, stages, method, accuracy, len(history) + 1)
         met, stopped, size = rel <= accuracy, "", None
         if not met and len(history) + 1 >= max_iterations:
             stopped = "max_iterations"
@@ -242,6 +233,27 @@ def adapt(
         background = Background(points=p.p, tets=p.t, size=size)
         t0 = time.perf_counter()
         model = build_model(design, stages=stages, background=background)
+
+
+def _check_accuracy(accuracy: float) -> None:
+    lo, hi = ACCURACY_RANGE
+    if not lo <= accuracy <= hi:
+        raise InputError(f"accuracy = {accuracy!r}: allowed [{lo:g}, {hi:g}] (a relative error of R_P)")
+
+
+def _solve_and_estimate(
+    model: ProbeModel, stages: Stages, method: str, accuracy: float, n: int
+) -> tuple[SteadyReport, np.ndarray, GoalEstimate, float]:
+    """Steady solve and error estimate of the ``n``-th adaptive mesh; the last item is |error|/R_P."""
+    report, T = solve_steady(model, stages=stages, method=method)
+    with stages("estimate", "(dual solve, P2 edge bubbles)"):
+        est = estimate_model(model, T, method)
+    rel = abs(est.error) / report.power / report.R_P
+    stages.note(
+        f"adaptive {n}: {report.dofs:,} dofs, R_P = {report.R_P:,.1f} K/W, estimated error "
+        f"{est.error / report.power:+,.1f} K/W ({rel:.3%}, target {accuracy:.3%})"
+    )
+    return report, T, est, rel
 
 
 @dataclass
