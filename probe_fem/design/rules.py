@@ -103,14 +103,43 @@ def _check_materials(c: _Check, d: Design) -> None:
     for loc in [
         ("body", "material"),
         ("tip", "material"),
-        ("thermocouple", "au_material"),
-        ("thermocouple", "cr_material"),
+        *_sensor_materials(c, d),
         ("insulator", "material"),
         ("electrode", "material"),
     ]:
         name = getattr(getattr(d, loc[0]), loc[1])
         if name not in d.materials:
             c.fail(loc, f"unknown material (known: {', '.join(known) or 'none'})")
+    if d.resistor is not None:
+        _check_conductors(c, d)
+
+
+def _sensor_materials(c: _Check, d: Design) -> list[tuple[str, str]]:
+    """The sensor's material fields: Au and Cr legs of a thermocouple, or a resistor's film and leads."""
+    tc_keys = [("thermocouple", "au_material"), ("thermocouple", "cr_material")]
+    if d.resistor is None:
+        missing = [loc for loc in tc_keys if getattr(d.thermocouple, loc[1]) is None]
+        for loc in missing:
+            c.messages.append(f"{'.'.join(loc)}: missing required field (or a [resistor] table for a resistive probe)")
+        return [loc for loc in tc_keys if loc not in missing]
+    for loc in tc_keys:
+        if getattr(d.thermocouple, loc[1]) is not None:
+            c.fail(loc, "a resistive probe's legs are its leads: give resistor.lead_material instead")
+    return [("resistor", "material"), ("resistor", "lead_material")]
+
+
+def _check_conductors(c: _Check, d: Design) -> None:
+    """A resistor's film and leads carry current: their materials need a resistivity and a TCR."""
+    assert d.resistor is not None
+    for key in ("material", "lead_material"):
+        name = getattr(d.resistor, key)
+        m = d.materials.get(name)
+        for field in ("resistivity_ohm_m", "tcr_per_K"):
+            if m is not None and getattr(m, field) is None:
+                c.messages.append(f"materials.{name}.{field}: missing (resistor.{key} carries the sensing current)")
+    m = d.materials.get(d.resistor.material)
+    if m is not None and m.tcr_per_K == 0:
+        c.messages.append(f"materials.{d.resistor.material}.tcr_per_K = 0: a resistor thermometer needs a TCR ≠ 0")
 
 
 def _check_films(c: _Check, d: Design) -> None:

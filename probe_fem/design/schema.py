@@ -99,11 +99,23 @@ class Thermocouple(_Section):
     leg_gap_m: Annotated[float, Field(gt=0, le=1e-3)]
     junction_below_apex_m: Annotated[float, Field(le=5e-5)]
     junction_length_m: Annotated[float, Field(gt=0, le=1e-5)]
-    au_material: str
-    cr_material: str
+    au_material: str | None = None  # required for a thermocouple; a resistive design's legs are its leads
+    cr_material: str | None = None
     tip_legs: Literal["back", "sides", "shell"] = "back"
     tip_leg_width_m: Annotated[float, Field(gt=0, le=1e-4)] | None = None
     tip_leg_gap_m: Annotated[float, Field(gt=0, le=1e-4)] | None = None
+
+
+class Resistor(_Section):
+    """A thin-film resistor sensor, heater and thermometer at once (a resistive probe instead of a thermocouple).
+
+    It uses the thermocouple table's pattern: the film ``material`` fills the band where the two legs
+    meet (``junction_length`` long, ``junction_below_apex`` below the apex), and both legs, of
+    ``lead_material``, are its leads from the root (the electrical terminals) to the band.
+    """
+
+    material: str
+    lead_material: str
 
 
 class Film(_Section):
@@ -156,6 +168,10 @@ class Material(_Section):
     cp_J_kgK: Annotated[float, Field(gt=0, le=5000)]
     origin: Literal["paper", "literature", "fitted", "estimated"]
     note: str = ""
+    # electrical and thermoelectric film data (a conductor's; thin films differ from bulk, origin as above)
+    resistivity_ohm_m: Annotated[float, Field(gt=0, le=1.0)] | None = None
+    tcr_per_K: Annotated[float, Field(ge=-0.1, le=0.1)] | None = None  # (1/ρ) dρ/dT near 300 K
+    seebeck_uV_per_K: Annotated[float, Field(ge=-1000, le=1000)] | None = None  # absolute, near 300 K
 
     @property
     def heat_capacity(self) -> float:
@@ -173,6 +189,7 @@ class Design(_Section):
     thermocouple: Thermocouple
     insulator: Film
     electrode: Film
+    resistor: Resistor | None = None  # a resistive probe: the band is a resistor film, the legs its leads
     source: Source = Source()
     sink: Sink = Sink()
     mesh: MeshSettings | None = None  # None: sizes derived from the features (probe_fem.mesh.sizing)
@@ -189,6 +206,11 @@ class Design(_Section):
         if found:
             raise PydanticCustomError(RULES_ERROR, "{summary}", {"summary": "; ".join(found), "messages": found})
         return self
+
+    @property
+    def sensor(self) -> Literal["thermocouple", "resistor"]:
+        """What reads the probe's temperature: the thermocouple junction or the resistor film."""
+        return "thermocouple" if self.resistor is None else "resistor"
 
     def with_values(self, updates: Mapping[str, Any]) -> Design:
         """A variant with values changed by dotted SI key (``{"body.length_m": 2e-5, "materials.au_film.k_W_mK":
@@ -266,5 +288,12 @@ class Design(_Section):
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical (SI, sorted-key) design; names a design in results."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data["resistor"] is None:  # fields added in 0.4 name no design that lacks them: fingerprints stay
+            del data["resistor"]
+        for m in data["materials"].values():
+            for key in ("resistivity_ohm_m", "tcr_per_K", "seebeck_uV_per_K"):
+                if m[key] is None:
+                    del m[key]
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -31,12 +31,15 @@ __all__ = ["REGIONS", "Layout", "ProbeMesh", "build_mesh", "build_meshes", "regi
 
 
 def region_materials(d: Design) -> dict[str, str]:
-    """Material name of each volume region."""
+    """Material name of each volume region (a resistive design's legs are its leads)."""
+    tc = d.thermocouple
+    au, cr = (tc.au_material, tc.cr_material) if d.resistor is None else (d.resistor.lead_material,) * 2
+    assert au is not None and cr is not None  # the design's rules require them
     return {
         "body": d.body.material,
         "tip": d.tip.material,
-        "tc_au": d.thermocouple.au_material,
-        "tc_cr": d.thermocouple.cr_material,
+        "tc_au": au,
+        "tc_cr": cr,
         "insulator": d.insulator.material,
         "electrode": d.electrode.material,
     }
@@ -260,6 +263,17 @@ def leg_summary(d: Design, pm: ProbeMesh) -> str:
             f"{tc.tip_leg_width_m / MICRON:.3g} µm stripes at the tip's foot (x = {foot / MICRON:.3g} µm)"
         )
     return text
+
+
+def element_materials(d: Design, pm: ProbeMesh) -> tuple[list[str], np.ndarray]:
+    """Material names and each element's index into them: its region's material, and in a resistive
+    design the resistor film in the band where the legs meet (``tc_junction``)."""
+    names = [pm.materials[r] for r in REGIONS]
+    index = region_of_elements(pm)
+    if d.resistor is not None:
+        names.append(d.resistor.material)
+        index[pm.mesh.skfem.subdomains["tc_junction"]] = len(names) - 1
+    return names, index
 
 
 def region_of_elements(pm: ProbeMesh) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from probe_fem.errors import SolverError
-from probe_fem.mesh.probe import REGIONS, region_of_elements
+from probe_fem.mesh.probe import element_materials
 from probe_fem.model.steady import ProbeModel
 from probe_fem.physics import frequency, modulation, transient
 from probe_fem.physics.pole_residue import PoleResidue
@@ -118,8 +118,8 @@ class DynamicReport:
 def heat_capacity(model: ProbeModel) -> np.ndarray:
     """ρ·c_p per element, J/(m³·K)."""
     d, pm = model.design, model.probe
-    per_region = np.array([d.materials[pm.materials[r]].heat_capacity for r in REGIONS])
-    return per_region[region_of_elements(pm)]
+    names, index = element_materials(d, pm)
+    return np.array([d.materials[n].heat_capacity for n in names])[index]
 
 
 def thermal_system(model: ProbeModel) -> transient.ThermalSystem:

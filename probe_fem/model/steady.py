@@ -17,8 +17,16 @@ import numpy as np
 
 from probe_fem.design.schema import Design
 from probe_fem.mesh import cache as mesh_cache
-from probe_fem.mesh.probe import REGIONS, ProbeMesh, attempt_text, build_meshes, leg_summary, region_of_elements
+from probe_fem.mesh.probe import (
+    REGIONS,
+    ProbeMesh,
+    attempt_text,
+    build_meshes,
+    element_materials,
+    leg_summary,
+)
 from probe_fem.mesh.sizing import Background
+from probe_fem.model.electrical import Electrical, solve_electrical, with_resistor_readout
 from probe_fem.physics import conduction
 from probe_fem.progress import Stages
 
@@ -33,6 +41,7 @@ class ProbeModel:
     probe: ProbeMesh
     problem: conduction.Problem
     refine: float
+    electrical: Electrical | None = None  # the sensor's potential (None: its conductors have no resistivity)
 
     @property
     def dofs(self) -> int:
@@ -41,8 +50,8 @@ class ProbeModel:
 
 def conductivity(design: Design, pm: ProbeMesh) -> np.ndarray:
     """k per element, W/(m·K), from the design's materials."""
-    per_region = np.array([design.materials[pm.materials[r]].k_W_mK for r in REGIONS])
-    return per_region[region_of_elements(pm)]
+    names, index = element_materials(design, pm)
+    return np.array([design.materials[n].k_W_mK for n in names])[index]
 
 
 def build_models(
@@ -78,7 +87,12 @@ def build_models(
             prob = conduction.assemble(pm.mesh, conductivity(design, pm), design.source.power_W, tets=tets)
         if cache is not None:
             mesh_cache.keep_elements(pm.key, prob.elements)
-        models.append(ProbeModel(design, pm, prob, refine))
+        with stages("electrical", "(potential in the sensor's films)"):
+            el = solve_electrical(design, pm, prob.elements, prob.sink)
+        if design.resistor is not None:
+            assert el is not None  # the design's rules require the resistivities
+            prob = with_resistor_readout(prob, el)  # R_P of a resistive probe is R_tip
+        models.append(ProbeModel(design, pm, prob, refine, el))
     return models
 
 
