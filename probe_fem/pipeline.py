@@ -22,7 +22,7 @@ import numpy as np
 
 from probe_fem import paper
 from probe_fem._version import software_versions
-from probe_fem.calibration.build import build
+from probe_fem.calibration.build import SensorReports, build
 from probe_fem.calibration.schema import Calibration
 from probe_fem.design import Design, load_design
 from probe_fem.errors import InputError
@@ -31,6 +31,7 @@ from probe_fem.mesh.cache import checked_cache, default_cache
 from probe_fem.mesh.probe import region_of_elements
 from probe_fem.model.adapt import AdaptiveResult, adapt
 from probe_fem.model.dynamics import DynamicReport, analyze, discretization
+from probe_fem.model.resistor import self_heating_dynamics, solve_resistor
 from probe_fem.model.steady import ProbeModel, SteadyReport, build_model, build_models, solve_steady
 from probe_fem.plots.dynamics import plot_bode, plot_step
 from probe_fem.plots.fields import plot_heat_path
@@ -59,6 +60,7 @@ class CalibrationRun:
     calibration: Calibration
     seconds: dict[str, float] = field(default_factory=dict)
     adaptive: AdaptiveResult | None = None
+    sensor: SensorReports | None = None  # the electrical side (R_TC of a thermocouple, a resistor's reports)
 
     def results(self) -> dict[str, Any]:
         """The content of ``results.json``: every number with its unit in the key."""
@@ -81,6 +83,7 @@ class CalibrationRun:
             }
         if self.dynamics is not None:
             out["dynamics"] = self.dynamics.to_dict()
+        out.update(_sensor_results(self.sensor))
         out["software"] = self.calibration.software
         out["wall_time_s"] = dict(self.seconds)
         return out
@@ -181,6 +184,43 @@ def calibrate(
         dyn = analyze(model, stages=stages, verify_step=verify_step)
         with stages("coarse dynamics", "(discretisation change of each figure)"):
             dyn.discretization = discretization(dyn, coarse_model)
-    cal = build(d, report, coarse.R_P, model.refine, dyn, software_versions(), network=network, adaptive=ad)
+    sensor = _sensor_reports(model, coarse_model, report, coarse, dyn, stages, solver)
+    cal = build(
+        d, report, coarse.R_P, model.refine, dyn, software_versions(), network=network, adaptive=ad, sensor=sensor
+    )
     report.seconds = dict(stages.seconds)
-    return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds), ad)
+    return CalibrationRun(d, model, report, T, coarse, dyn, cal, dict(stages.seconds), ad, sensor)
+
+
+def _sensor_reports(
+    model: ProbeModel,
+    coarse_model: ProbeModel,
+    report: SteadyReport,
+    coarse: SteadyReport,
+    dyn: DynamicReport | None,
+    stages: Stages,
+    solver: str,
+) -> SensorReports | None:
+    """A thermocouple's leg resistance, or a resistor's steady reports (both meshes) and self-heating dynamics."""
+    if model.electrical is None:
+        return None
+    if model.design.resistor is None:
+        return SensorReports(thermocouple_ohm=model.electrical.resistance)
+    with stages("self-heating", "(Joule heat of the sensing current)"):
+        fine, _ = solve_resistor(model, report, solver)
+        low, _ = solve_resistor(coarse_model, coarse, solver)
+        self_dyn = None if dyn is None else self_heating_dynamics(model, dyn.system, float(dyn.modes.tau[0]))
+    return SensorReports(fine=fine, coarse=low, dynamics=self_dyn)
+
+
+def _sensor_results(s: SensorReports | None) -> dict[str, Any]:
+    """The ``electrical`` (thermocouple) or ``resistor`` section of ``results.json``."""
+    if s is None:
+        return {}
+    if s.fine is None:
+        return {"electrical": {"thermocouple_resistance_ohm": s.thermocouple_ohm}}
+    out = {**s.fine.to_dict(), "coarse_mesh": s.coarse.to_dict() if s.coarse else None}
+    if s.dynamics is not None:
+        freq = np.array([1.0, 10.0, 100.0, 1e3, 1e4, 1e5])
+        out["self_heating_dynamics"] = {**s.dynamics.to_dict(), "ac_drive": s.dynamics.third_harmonic(freq, s.fine)}
+    return {"resistor": out}

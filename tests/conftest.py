@@ -115,13 +115,21 @@ def leaves(tree: dict, path: tuple = ()):
             yield (*path, k)
 
 
+def legs_k(d) -> float:
+    """k_Au + k_Cr of a thermocouple's legs, or twice the lead's k of a resistive design (W/(m·K))."""
+    from probe_fem.mesh.probe import region_materials
+
+    names = region_materials(d)
+    return d.materials[names["tc_au"]].k_W_mK + d.materials[names["tc_cr"]].k_W_mK
+
+
 def sum_kA_rectangular(d) -> float:
     """Σ kᵢAᵢ (W·m/K) of the uniform cross-section of a rectangular design, from its values."""
     k = {n: m.k_W_mK for n, m in d.materials.items()}
     tc, W, w = d.thermocouple, d.body.width_m, d.thermocouple.leg_width_m
     return (
         k[d.body.material] * W * d.body.thickness_m
-        + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+        + legs_k(d) * w * tc.thickness_m
         + k[d.insulator.material] * ((W - 2 * w) * tc.thickness_m + W * d.insulator.thickness_m)
         + k[d.electrode.material] * d.electrode.width_m * d.electrode.thickness_m
     )

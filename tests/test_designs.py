@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import raw_reference, sum_kA_rectangular
+from conftest import legs_k, raw_reference, sum_kA_rectangular
 
 from probe_fem.cli.main import main
 from probe_fem.design import load_design
@@ -139,7 +139,7 @@ def _sum_kA_v(d: Design) -> float:
         + k[d.insulator.material] * ((wa - w) * tc.thickness_m + wa * d.insulator.thickness_m)
         + k[d.electrode.material] * d.electrode.width_m * d.electrode.thickness_m
     )
-    return 2 * one + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+    return 2 * one + legs_k(d) * w * tc.thickness_m
 
 
 def _tapered_resistance(d: Design) -> float:
@@ -151,7 +151,7 @@ def _tapered_resistance(d: Design) -> float:
     W = b.width_m + (b.end_width_m - b.width_m) * xs / b.length_m
     kA = (
         k[b.material] * W * b.thickness_m
-        + (k[tc.au_material] + k[tc.cr_material]) * w * tc.thickness_m
+        + legs_k(d) * w * tc.thickness_m
         + k[d.insulator.material] * ((W - 2 * w) * tc.thickness_m + W * d.insulator.thickness_m)
         + k[d.electrode.material] * (W - margin) * d.electrode.thickness_m
     )
@@ -163,7 +163,9 @@ def test_lengthening_a_library_design_adds_dL_over_sum_kA(path):
     d = load_design(path)
     dL = 0.25 * (d.body.length_m - (d.body.end_length_m or 0.0))
     longer = d.with_values({"body.length_m": d.body.length_m + dL})
-    R = [solve_steady(build_model(x, refine=0.5, cache=CACHE))[0].R_P for x in (d, longer)]
+    # a resistor's R_P (R_tip) weighs its leads along the body too: the apex's rise shows the lengthening
+    reports = [solve_steady(build_model(x, refine=0.5, cache=CACHE))[0] for x in (d, longer)]
+    R = [r.R_P if d.resistor is None else r.R_apex for r in reports]
     if d.body.planform == "v":
         expected = dL / math.cos(math.radians(d.body.opening_angle_deg / 2)) / _sum_kA_v(d)
     elif d.body.planform == "tapered":  # the taper's slope changes too: ∫ dx / ΣkA(x) up to the tip's region

@@ -309,7 +309,7 @@ def plan(
     if f_max <= f_min_Hz:
         raise PlanError(f"frequency range [{f_min_Hz:g}, {f_max:g}] Hz is empty for this acquisition")
     freqs = np.geomspace(f_min_Hz, f_max, points)
-    S_TC, R_P = calibration.S_TC.value, calibration.R_P.value
+    S_TC, R_P = calibration.require_S_TC().value, calibration.R_P.value
     rows = [_evaluate(rom, noise, acquisition, f, q_plus_W, q_minus_W, S_TC) for f in freqs]
     out = Plan(
         frequencies_Hz=freqs,

@@ -60,7 +60,9 @@ def simulate(
     taus = np.asarray(d.mode_tau_s if d else [], float)
     weights = np.asarray(d.mode_weight_tc if d else [], float)
     _check(seconds, fs, period, sequence, int(seconds * fs) * junctions_per_amplitude * len(amplitudes), taus)
-    probe = _Probe(calibration.R_P.value, calibration.S_TC.value, taus, weights, np.array(SEQUENCES[sequence]))
+    probe = _Probe(
+        calibration.R_P.value, calibration.require_S_TC().value, taus, weights, np.array(SEQUENCES[sequence])
+    )
     noise = NoiseModel() if noise is None else noise
     rng = np.random.default_rng(seed)
     model = junction.currents(np.concatenate([amplitudes, -np.asarray(amplitudes)]))

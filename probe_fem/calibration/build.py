@@ -3,6 +3,7 @@ the measured values that override it, the dynamics and the network validity."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from probe_fem._version import software_versions
@@ -16,6 +17,7 @@ from probe_fem.calibration.schema import (
     Modulation,
     Network,
     Quantity,
+    Resistor,
     TransferFunction,
     now_utc,
 )
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from probe_fem.design import Design
     from probe_fem.model.adapt import AdaptiveResult
     from probe_fem.model.dynamics import DynamicReport
+    from probe_fem.model.resistor import ResistorReport, SelfHeatingDynamics
     from probe_fem.model.steady import SteadyReport
 
 CONTACT_RADIUS = 10e-9  # m, substrate hot-spot radius [est]
@@ -75,12 +78,14 @@ def build(
     software: dict[str, str] | None = None,
     network: bool = True,
     adaptive: AdaptiveResult | None = None,
+    sensor: SensorReports | None = None,
 ) -> Calibration:
     """Calibration from a steady report (and optionally the dynamic report) of ``design``.
 
     ``R_P_coarse`` (K/W) is R_P on a 2× coarser mesh; ``refine`` the mesh factor of ``report``;
     ``network=False`` leaves the network validity out; ``adaptive``: the adaptive loop that made
-    the mesh of ``report``, if any.
+    the mesh of ``report``, if any; ``sensor``: the electrical results (a thermocouple's leg resistance,
+    a resistor's reports on both meshes and its self-heating dynamics).
 
     The FEM uncertainty is the discretisation estimate |R_P(h) − R_P(2h)| (conservative for
     an observed order ≥ 1) or, for an adaptive mesh, the magnitude of the a-posteriori estimate
@@ -96,7 +101,10 @@ def build(
         created_utc=now_utc(),
         R_P=_measured_or(fem, design),
         R_P_fem=fem,
-        S_TC=_seebeck(design),
+        sensor=design.sensor,
+        S_TC=_seebeck(design) if design.resistor is None else None,
+        thermocouple_resistance_ohm=None if sensor is None else sensor.thermocouple_ohm,
+        resistor=None if sensor is None or sensor.fine is None else _resistor(sensor),
         dynamics=None if dynamics is None else _dynamics(dynamics),
         network=network_summary(report.R_apex, report.R_P, net) if network else None,
         mesh=MeshSummary(
@@ -109,6 +117,44 @@ def build(
             adaptive=None if adaptive is None else _adaptive(adaptive),
         ),
         software=software or software_versions(),
+    )
+
+
+@dataclass
+class SensorReports:
+    """What the electrical solve gave: a thermocouple's R_e (Ω), or a resistor's reports (fine, 2× coarser mesh)."""
+
+    thermocouple_ohm: float | None = None
+    fine: ResistorReport | None = None
+    coarse: ResistorReport | None = None
+    dynamics: SelfHeatingDynamics | None = None
+
+
+def _resistor(s: SensorReports) -> Resistor:
+    """The resistor section; each FEM figure's uncertainty is its change from the 2× coarser mesh."""
+    f, c = s.fine, s.coarse
+    assert f is not None and c is not None
+    note = "uncertainty: discretisation only, |X(h) - X(2h)|; material properties not included"
+
+    def q(a: float, b: float, unit: str) -> Quantity:
+        return Quantity(value=a, uncertainty=abs(a - b), unit=unit, origin="fem", note=note)
+
+    d = s.dynamics
+    return Resistor(
+        R_e=q(f.R_e, c.R_e, "ohm"),
+        tcr_per_K=f.tcr,
+        R_self=q(f.R_self, c.R_self, "K/W"),
+        R_apex_self=q(f.R_apex_self, c.R_apex_self, "K/W"),
+        R_tip_over_R_self=f.ratio,
+        joule_share_in_film=f.film_share,
+        self_f_3dB_Hz=None if d is None else d.f_3dB,
+        self_transfer_function=None
+        if d is None
+        else TransferFunction(
+            rates_per_s=d.rom.lam.tolist(),
+            residues_K_per_J=d.rom.r.tolist(),
+            verified_max_relative_error=d.check.max_error,
+        ),
     )
 
 

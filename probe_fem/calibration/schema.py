@@ -28,7 +28,7 @@ from probe_fem.errors import InputError
 from probe_fem.io import parse_json, read_text
 from probe_fem.physics.pole_residue import PoleResidue
 
-SCHEMA_VERSION = "1.2"  # 1.1: dynamics.transfer_function; 1.2: mesh.adaptive (older files load unchanged)
+SCHEMA_VERSION = "1.3"  # 1.1: dynamics.transfer_function; 1.2: mesh.adaptive; 1.3: sensor, resistor (older files load)
 VERSION = r"^[0-9]{1,4}\.[0-9]{1,4}$"  # major.minor in ASCII digits ("².0" is not one)
 
 
@@ -218,6 +218,32 @@ class MeshSummary(_Strict):
     adaptive: AdaptiveMesh | None = Field(default=None, description="set when the mesh was adapted to an accuracy")
 
 
+class Resistor(_Strict):
+    """A resistive probe's sensor (schema 1.3): a film that is heater and thermometer at once.
+
+    The sensor's rise is ΔR_e/(R_e·α): the TCR- and Joule-weighted mean rise of its conductors.
+    ``R_P`` of such a calibration is R_tip, the sensor's rise per watt entering at the apex.
+    """
+
+    R_e: Quantity = Field(description="electrical resistance, ohm (terminal to terminal at the root)")
+    tcr_per_K: float = Field(ge=-0.1, le=0.1, description="α of R_e for a uniform rise (1/K)")
+    R_self: Quantity = Field(description="sensor rise per watt of its own Joule heat, K/W")
+    R_apex_self: Quantity = Field(description="apex rise per watt of the sensor's Joule heat, K/W")
+    R_tip_over_R_self: float = Field(gt=0, le=1e6)
+    joule_share_in_film: float = Field(ge=0, le=1, description="share of the Joule heat in the resistor film")
+    self_f_3dB_Hz: float | None = Field(default=None, gt=0, le=1e12, description="self-heating path's f−3dB")
+    self_transfer_function: TransferFunction | None = Field(
+        default=None, description="sensor rise per watt of Joule heat, H(s) (K/W)"
+    )
+
+    @model_validator(mode="after")
+    def _units(self) -> Resistor:
+        for name, unit in (("R_e", "ohm"), ("R_self", "K/W"), ("R_apex_self", "K/W")):
+            q = getattr(self, name)
+            _check(q.unit == unit, f"resistor.{name}.unit = {q.unit!r}: allowed {unit!r} (values are in SI units)")
+        return self
+
+
 PHYSICAL_RANGE = {  # what a thermocouple probe can have; outside, a file is wrong, not a probe
     "R_P": (1.0, 1e12, "K/W"),
     "R_P_fem": (1.0, 1e12, "K/W"),
@@ -233,9 +259,17 @@ class Calibration(_Strict):
     probe: str = Field(pattern=NAME, max_length=64)
     design_fingerprint: str
     created_utc: str = Field(description="ISO 8601 date and time")
+    sensor: Literal["thermocouple", "resistor"] = "thermocouple"  # since schema 1.3
     R_P: Quantity
     R_P_fem: Quantity
-    S_TC: Quantity
+    S_TC: Quantity | None = Field(default=None, description="thermocouple only (required there)")
+    thermocouple_resistance_ohm: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e12,
+        description="leg to leg at the root, from the FEM (1.3; when resistivities are given)",
+    )
+    resistor: Resistor | None = Field(default=None, description="resistive probes only (required there)")
     dynamics: Dynamics | None = None
     network: Network | None = None
     mesh: MeshSummary
@@ -243,8 +277,11 @@ class Calibration(_Strict):
 
     @model_validator(mode="after")
     def _physical(self) -> Calibration:
+        self._sensor_fields()
         for name, (lo, hi, unit) in PHYSICAL_RANGE.items():
             q = getattr(self, name)
+            if q is None:
+                continue
             _check(q.unit == unit, f"{name}.unit = {q.unit!r}: allowed {unit!r} (values are in SI units)")
             _check(lo <= q.value <= hi, f"{name}.value = {q.value!r}: allowed [{lo:g}, {hi:g}] {unit}")
             _check(
@@ -257,6 +294,26 @@ class Calibration(_Strict):
         )
         self._agree_with_fem()
         return self
+
+    def _sensor_fields(self) -> None:
+        """A thermocouple has S_TC and no resistor section; a resistor the reverse."""
+        tc = self.sensor == "thermocouple"
+        _check(
+            (self.S_TC is not None) == tc, f"S_TC: {'required' if tc else 'not allowed'} for sensor = {self.sensor!r}"
+        )
+        _check(
+            (self.resistor is None) == tc,
+            f"resistor: {'not allowed' if tc else 'required'} for sensor = {self.sensor!r}",
+        )
+
+    def require_S_TC(self) -> Quantity:
+        """S_TC (V/K) of a thermocouple calibration; :class:`CalibrationError` for a resistive probe's."""
+        if self.S_TC is None:
+            raise CalibrationError(
+                f"{self.probe}: a resistive probe's calibration has no S_TC; simulating, analysing and planning "
+                "a resistive measurement are not supported yet"
+            )
+        return self.S_TC
 
     def _agree_with_fem(self) -> None:
         """The transfer function's steady value and the network's apex split are figures of the FEM's R_P."""
@@ -282,7 +339,7 @@ class Calibration(_Strict):
     def temperature_rise(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:
         """ΔT_TC (K) and its standard uncertainty from a thermocouple reading ΔV_TC ± u (V)."""
         dV, u_dV = np.asarray(dV, float), np.asarray(u_dV, float)
-        S, uS = self.S_TC.value, self.S_TC.uncertainty
+        S, uS = self.require_S_TC().value, self.require_S_TC().uncertainty
         return dV / S, np.hypot(u_dV / S, dV * uS / S**2)
 
     def probe_power(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -337,8 +394,16 @@ class Calibration(_Strict):
         rows = [
             ("R_P", self.R_P.value, self.R_P.uncertainty, self.R_P.unit),
             ("R_P_fem", self.R_P_fem.value, self.R_P_fem.uncertainty, self.R_P_fem.unit),
-            ("S_TC", self.S_TC.value, self.S_TC.uncertainty, self.S_TC.unit),
         ]
+        if self.S_TC is not None:
+            rows.append(("S_TC", self.S_TC.value, self.S_TC.uncertainty, self.S_TC.unit))
+        if self.thermocouple_resistance_ohm is not None:
+            rows.append(("R_TC", self.thermocouple_resistance_ohm, 0.0, "ohm"))
+        if self.resistor is not None:
+            r = self.resistor
+            rows += [(n, q.value, q.uncertainty, q.unit) for n, q in (("R_e", r.R_e), ("R_self", r.R_self))]
+            rows += [("R_apex_self", r.R_apex_self.value, r.R_apex_self.uncertainty, r.R_apex_self.unit)]
+            rows += [("tcr", r.tcr_per_K, 0.0, "1/K"), ("R_tip_over_R_self", r.R_tip_over_R_self, 0.0, "1")]
         if self.dynamics:
             d = self.dynamics
             rows += [

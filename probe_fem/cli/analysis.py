@@ -115,7 +115,7 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
             args.seconds,
             args.fs,
             1 / args.frequency,
-            noise_from(args, cal.S_TC.value),
+            noise_from(args, cal.require_S_TC().value),
             args.drift_nV,
             args.spread,
             args.seed,
@@ -158,7 +158,7 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BAD_INPUT
     t = Table(
         title=f"dissipation in the probe — {args.traces} (R_P = {cal.R_P.value:,.0f} ± "
-        f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.S_TC.value * 1e6:.3g} µV/K)"
+        f"{cal.R_P.uncertainty:,.0f} K/W, S_TC = {cal.require_S_TC().value * 1e6:.3g} µV/K)"
     )
     for col in ("V_M (V)", "ΔT_TC,Avg (mK)", "Q_P,Avg (nW)", "Q_Total,Avg (nW)", "f = Q_P/Q_Total", "periods"):
         t.add_column(col, justify="right")

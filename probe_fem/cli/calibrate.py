@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -150,16 +150,45 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
         _print_dynamics(console, run.dynamics)
     if cal.network is not None:
         _print_network(console, cal.network)
+    if cal.resistor is not None:
+        _print_resistor(console, cal)
+    sensor = (
+        f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})"
+        if cal.S_TC is not None
+        else "R_P is R_tip (resistor's rise per watt at the apex)"
+    )
     console.print(
         f"calibration: R_P = {cal.R_P.value:,.0f} ± {cal.R_P.uncertainty:,.0f} K/W ({cal.R_P.origin}), "
-        f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), "
-        f"S_TC = {cal.S_TC.value * 1e6:.3g} ± {cal.S_TC.uncertainty * 1e6:.2g} µV/K ({cal.S_TC.origin})"
+        f"FEM {cal.R_P_fem.value:,.0f} ± {cal.R_P_fem.uncertainty:,.0f} K/W (discretisation), {sensor}"
     )
+    if cal.thermocouple_resistance_ohm is not None:
+        console.print(f"thermocouple resistance (legs, from the FEM): {cal.thermocouple_resistance_ohm:,.1f} Ω")
     if run.adaptive is not None:
         _print_adaptive(console, run)
     for path in files:
         console.print(f"wrote {path}")
     return 0
+
+
+def _print_resistor(console: Console, cal: Any) -> None:
+    """The resistive probe's table: R_e, TCR, R_self, R_tip, R_apex,self, their ratio and both bandwidths."""
+    r = cal.resistor
+    t = Table(title=f"resistive sensor — {cal.probe} (± discretisation, |X(h) − X(2h)|)")
+    for col in ("quantity", "value", "±", "unit"):
+        t.add_column(col, justify="right")
+    t.add_row("R_e", f"{r.R_e.value:,.2f}", f"{r.R_e.uncertainty:.2g}", "Ω")
+    t.add_row("TCR of R_e", f"{r.tcr_per_K:.4g}", "", "1/K")
+    t.add_row("dR_e/dT", f"{r.R_e.value * r.tcr_per_K:.4g}", "", "Ω/K")
+    t.add_row("R_self", f"{r.R_self.value:,.0f}", f"{r.R_self.uncertainty:,.0f}", "K/W")
+    t.add_row("R_tip (= R_P)", f"{cal.R_P_fem.value:,.0f}", f"{cal.R_P_fem.uncertainty:,.0f}", "K/W")
+    t.add_row("R_tip / R_self", f"{r.R_tip_over_R_self:.4f}", "", "")
+    t.add_row("R_apex,self", f"{r.R_apex_self.value:,.0f}", f"{r.R_apex_self.uncertainty:,.0f}", "K/W")
+    t.add_row("Joule heat in the film", f"{r.joule_share_in_film:.1%}", "", "")
+    if cal.dynamics is not None:
+        t.add_row("f−3dB, heat at the tip", f"{cal.dynamics.f_3dB_Hz:,.1f}", "", "Hz")
+    if r.self_f_3dB_Hz is not None:
+        t.add_row("f−3dB, self-heating", f"{r.self_f_3dB_Hz:,.1f}", "", "Hz")
+    console.print(t)
 
 
 def _outputs(args: argparse.Namespace, design: Design) -> tuple[Path, Path]:

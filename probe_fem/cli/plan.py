@@ -197,7 +197,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         junctions=args.junctions,
         harmonics=args.harmonics,
     )
-    noise = noise_from(args, cal.S_TC.value)
+    noise = noise_from(args, cal.require_S_TC().value)
     q_plus, q_minus, origin = _levels(args)
     p = plan(cal, noise, acq, q_plus, q_minus, args.frequency, args.fmin, args.fmax, args.points)
     data = p.to_dict() | {"levels_origin": origin}

@@ -95,7 +95,8 @@ def _write_report(console: Console, run, table: Path, out: Path) -> None:
     for note in run.notes:
         console.print(f"note: {note}")
     summary = _summary(run)
-    files = [table, write_json(out / "summary.json", summary), *_report(console, run, summary, out)]
+    report = _report(console, run, summary, out)  # the report completes the summary (sensitivity as data)
+    files = [table, write_json(out / "summary.json", summary), *report]
     for f in files:
         console.print(f"wrote {f}")
     if run.interrupted:
