@@ -339,7 +339,8 @@ class Calibration(_Strict):
     def temperature_rise(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:
         """ΔT_TC (K) and its standard uncertainty from a thermocouple reading ΔV_TC ± u (V)."""
         dV, u_dV = np.asarray(dV, float), np.asarray(u_dV, float)
-        S, uS = self.require_S_TC().value, self.require_S_TC().uncertainty
+        s = self.require_S_TC()
+        S, uS = s.value, s.uncertainty
         return dV / S, np.hypot(u_dV / S, dV * uS / S**2)
 
     def probe_power(self, dV, u_dV=0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -19,7 +19,7 @@ from probe_fem.paper import R_P_UNCERTAINTY_K_PER_W as PUBLISHED_RP_U
 from probe_fem.progress import Stages
 
 if TYPE_CHECKING:  # the FEM stack is imported when a command runs, not when the parser is built
-    from probe_fem.calibration.schema import Network
+    from probe_fem.calibration.schema import Calibration, Network
     from probe_fem.design import Design
     from probe_fem.model.dynamics import DynamicReport
     from probe_fem.model.steady import SteadyReport
@@ -170,9 +170,10 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     return 0
 
 
-def _print_resistor(console: Console, cal: Any) -> None:
+def _print_resistor(console: Console, cal: Calibration) -> None:
     """The resistive probe's table: R_e, TCR, R_self, R_tip, R_apex,self, their ratio and both bandwidths."""
     r = cal.resistor
+    assert r is not None
     t = Table(title=f"resistive sensor — {cal.probe} (± discretisation, |X(h) − X(2h)|)")
     for col in ("quantity", "value", "±", "unit"):
         t.add_column(col, justify="right")

@@ -39,6 +39,7 @@ class Electrical:
 
     potential: Potential
     tcr: np.ndarray  # 1/K per element (0 outside the conductors)
+    conductors: np.ndarray  # indices of the elements that carry current (legs and band)
     film: np.ndarray  # indices of the resistor film's elements (empty for a thermocouple)
     volumes: np.ndarray  # m³ per element
 
@@ -58,6 +59,12 @@ class Electrical:
         """Share of the Joule power dissipated in the resistor film (the rest heats the leads)."""
         q = self.potential.joule * self.volumes
         return float(q[self.film].sum() / q.sum())
+
+    @property
+    def uniform_tcr(self) -> bool:
+        """One TCR in every conductor: then the readout weight is the normalised Joule heat (reciprocity)."""
+        a = self.tcr[self.conductors]
+        return bool(np.ptp(a) <= 1e-12 * np.abs(a).max())
 
 
 def conductivities(design: Design, pm: ProbeMesh) -> tuple[np.ndarray, np.ndarray] | None:
@@ -88,7 +95,7 @@ def solve_electrical(design: Design, pm: ProbeMesh, tets: P1Tets, sink: np.ndarr
     plus, minus = (terminal_nodes(tets, sink, sub[r]) for r in CONDUCTORS)
     film = sub["tc_junction"] if design.resistor is not None else np.array([], dtype=np.int64)
     pot = solve_potential(tets, sigma, plus, minus)
-    return Electrical(potential=pot, tcr=alpha, film=np.asarray(film), volumes=tets.volumes)
+    return Electrical(pot, alpha, np.flatnonzero(sigma > 0), np.asarray(film), tets.volumes)
 
 
 def readout_functional(el: Electrical, tets: P1Tets) -> np.ndarray:

@@ -93,7 +93,6 @@ def solve_resistor(model: ProbeModel, steady: SteadyReport, method: str = "auto"
     el = _electrical(model)
     prob = model.problem
     res = conduction.solve(prob, f=joule_source(el, prob.elements), method=method)
-    tcr = el.tcr[np.concatenate([prob.mesh.skfem.subdomains[r] for r in ("tc_au", "tc_cr")])]
     report = ResistorReport(
         R_e=el.resistance,
         tcr=el.tcr_effective,
@@ -103,7 +102,7 @@ def solve_resistor(model: ProbeModel, steady: SteadyReport, method: str = "auto"
         film_share=el.film_share,
         joule_error=el.potential.power_error,
         balance_error=res.balance_error,
-        uniform_tcr=bool(np.ptp(tcr) <= 1e-12 * np.abs(tcr).max()),
+        uniform_tcr=el.uniform_tcr,
     )
     return report, res.T
 

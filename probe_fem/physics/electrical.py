@@ -55,7 +55,7 @@ def solve_potential(tets: P1Tets, sigma: np.ndarray, plus: np.ndarray, minus: np
     if plus.size == 0 or minus.size == 0 or np.intersect1d(plus, minus).size:
         raise SolverError(f"terminals must be non-empty and apart ({plus.size} and {minus.size} nodes)")
     conductors = np.flatnonzero(sigma > 0)
-    G = tets.stiffness(np.where(sigma > 0, sigma, 0.0))
+    G = tets.stiffness(sigma)
     nodes = np.unique(tets.t[:, conductors])
     fixed = np.union1d(plus, minus)
     free = np.setdiff1d(nodes, fixed)
