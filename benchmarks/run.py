@@ -278,7 +278,7 @@ def case_fit_jacobian(refine: float) -> dict:
     raw = tomllib.loads(embedded_design_path().read_text())
     keys = ["body.length_um", "electrode.thickness_nm", "materials.au_film.k_W_mK", "tip.height_um", "body.width_um"]
     start = {
-        "body.length_um": 16.385,
+        "body.length_um": 17.056,
         "electrode.thickness_nm": 100.0,
         "materials.au_film.k_W_mK": 200.0,
         "tip.height_um": 5.0,

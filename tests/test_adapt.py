@@ -119,7 +119,7 @@ def test_target_sizes_equidistribute():
 
 def test_adaptive_loop_meets_a_coarse_target(reference, cache):
     d, levels, R_rich = reference
-    accuracy = 0.02
+    accuracy = 0.01  # the first (tiny) mesh estimates ~1.8 %: the loop has to refine
     ad = adapt(d, accuracy, start_refine=LEVELS[0], max_iterations=5, cache=cache)
     assert ad.met and ad.stopped == "met"
     rel = [s.relative for s in ad.history]

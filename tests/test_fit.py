@@ -22,7 +22,7 @@ from probe_fem.studies.fit import EvaluationBudgetError, FitProblem, design_mapp
 from probe_fem.studies.targets import ALIASES, FitInputError, free_parameters, parse_target, resolve_free
 from probe_fem.studies.toml_edit import dump_toml, edit_toml
 
-TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 16.385 µm, 200 W/(m·K)
+TRUTH = {"body.length_um": 20.0, "materials.au_film.k_W_mK": 240.0}  # start: 17.056 µm, 200 W/(m·K)
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +83,11 @@ def test_fit_recovers_known_parameters_from_synthetic_targets(tiny, tmp_path, ca
 def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
     raw = raw_reference()
     assert resolve_free(raw, "au_thickness") == ("electrode.thickness_nm", 100.0)
-    assert resolve_free(raw, "body_length") == ("body.length_um", 16.385)
+    assert resolve_free(raw, "body_length") == ("body.length_um", 17.056)
     assert resolve_free(raw, "k_au") == ("materials.au_film.k_W_mK", 200.0)
     assert resolve_free(raw, "materials.cr_film.k_W_mK") == ("materials.cr_film.k_W_mK", 30.0)
     raw["body"]["length_nm"] = raw["body"].pop("length_um") * 1000  # a file that writes the length in nm
-    assert resolve_free(raw, "body_length") == ("body.length_nm", pytest.approx(16385.0))
+    assert resolve_free(raw, "body_length") == ("body.length_nm", pytest.approx(17056.0))
     for alias in ALIASES:  # every alias names a number of the reference design
         assert resolve_free(raw_reference(), alias)[1] > 0
     given, grammar = free_option(raw_reference(), "body_length, au_thickness", "body_length=15:25")  # the CLI's
@@ -110,7 +110,7 @@ def test_aliases_and_dotted_keys_resolve_to_keys_as_written():
         ),
         (
             ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "body_length=20:30"],
-            "the design's value 16.385 um (the start) must lie within the bounds",
+            "the design's value 17.056 um (the start) must lie within the bounds",
         ),
         (
             ["--target-rp", "72800±500", "--free", "body_length", "--bounds", "tip_height=1:5"],
@@ -185,7 +185,7 @@ def test_fit_design_from_python_values_recovers_known_parameters(tiny):
     for key, value in truth.items():
         assert result.values[key] == pytest.approx(value, rel=5e-3)
         assert 0 < result.uncertainties[key] < 0.05 * value
-    assert result.free[0].low == 100.0 and result.free[1].high == pytest.approx(2 * 16.385e-6)
+    assert result.free[0].low == 100.0 and result.free[1].high == pytest.approx(2 * 17.056e-6)
     c = result.correlation
     assert c.shape == (2, 2) and c[0, 1] == pytest.approx(c[1, 0]) and 0.5 < abs(c[0, 1]) < 1
     assert set(result.residuals) == {"rp", "tau"} and all(abs(r) < 0.1 for r in result.residuals.values())
@@ -196,7 +196,7 @@ def test_a_design_file_or_mapping_is_fitted_in_its_own_units(tiny):
     for design in (tiny, str(tiny), tomllib.loads(tiny.read_text())):
         problem = FitProblem.create(design, {"body_length": (10, 40), "materials.au_film.k_W_mK": None}, TWO)
         assert [(p.key, p.start, p.low, p.high) for p in problem.free] == [
-            ("body.length_um", 16.385, 10.0, 40.0),
+            ("body.length_um", 17.056, 10.0, 40.0),
             ("materials.au_film.k_W_mK", 200.0, 100.0, 400.0),
         ]
     assert [t.name for t in FitProblem.create(tiny, ["k_au"], {"tau": (1e-5, 3e-6)}).targets] == ["tau"]
@@ -211,7 +211,7 @@ def test_a_design_file_or_mapping_is_fitted_in_its_own_units(tiny):
             {"body_length": (20, 30)},
             {"rp": (72800, 500)},
             {},
-            "free['body_length'] = (20.0, 30.0): the design's value 16.385 um (the start) must lie within the bounds",
+            "free['body_length'] = (20.0, 30.0): the design's value 17.056 um (the start) must lie within the bounds",
         ),
         ({"body_length": (30, 20)}, {"rp": (72800, 500)}, {}, "free['body_length'] = (30.0, 20.0): need 0 < low"),
         ({"body_length": "10:40"}, {"rp": (72800, 500)}, {}, "free['body_length'] = '10:40': give bounds as (low, "),
@@ -255,7 +255,7 @@ def test_every_problem_is_listed_and_the_command_line_names_its_flags(tiny):
     # the same problems as the command line words them
     _, problems = _fit_problem(tomllib.loads(tiny.read_text()), "au_thikness,body_length", "body_length=20:30", [])
     assert problems[0].startswith("--free 'au_thikness': unknown alias")
-    assert problems[1].startswith("--bounds body_length=20:30: the design's value 16.385 um")
+    assert problems[1].startswith("--bounds body_length=20:30: the design's value 17.056 um")
     with pytest.raises(DesignError):
         fit_design({"name": "x"}, ["body_length"], {"rp": (1, 1)})  # a mapping that is no design
 

@@ -27,6 +27,8 @@ def resistive_raw(lead_tcr: float = 2.8e-3) -> dict:
     del tc["au_material"], tc["cr_material"]
     tc["junction_length_nm"] = 500
     raw["resistor"] = {"material": "pd_film", "lead_material": "au_film"}
+    for key in ("S_TC_uV_per_K", "S_TC_uncertainty_uV_per_K"):  # no thermocouple
+        del raw["measured"][key]
     raw["materials"]["au_film"].update(resistivity_ohm_m=4.0e-8, tcr_per_K=lead_tcr)
     raw["materials"]["pd_film"] = {
         "k_W_mK": 35.0,

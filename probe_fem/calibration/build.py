@@ -3,6 +3,7 @@ the measured values that override it, the dynamics and the network validity."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -184,14 +185,32 @@ def _measured_or(fem: Quantity, design: Design) -> Quantity:
 
 
 def _seebeck(design: Design) -> Quantity:
-    """S_TC (V/K): the design's measured value, or the NTISTP's of the paper labelled as literature."""
-    m, given = design.measured, "measured" in design.model_fields_set
-    note = m.source if given else "NTISTP value of Lee et al. 2013, not measured for this probe"
+    """S_TC (V/K): the design's measured value, else |S_Cr-leg − S_Au-leg| of its films' Seebeck coefficients
+    with their uncertainties added in quadrature (the design's rules guarantee one or the other)."""
+    m = design.measured
+    if m.S_TC_uV_per_K is not None and m.S_TC_uncertainty_uV_per_K is not None:
+        return Quantity(
+            value=m.S_TC_uV_per_K * 1e-6,
+            uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6,
+            unit="V/K",
+            origin="measured",
+            note=m.source,
+        )
+    tc = design.thermocouple
+    au, cr = (design.materials[n or ""] for n in (tc.au_material, tc.cr_material))
+    assert au.seebeck_uV_per_K is not None and cr.seebeck_uV_per_K is not None
+    pair = cr.seebeck_uV_per_K - au.seebeck_uV_per_K
+    u = math.hypot(au.seebeck_uncertainty_uV_per_K or 0.0, cr.seebeck_uncertainty_uV_per_K or 0.0)
+    literature = {au.origin, cr.origin} <= {"paper", "literature"}
+    note = (
+        f"|S({tc.cr_material}) - S({tc.au_material})| = |{cr.seebeck_uV_per_K:g} - {au.seebeck_uV_per_K:g}| uV/K from "
+        "the films' Seebeck coefficients (uncertainties in quadrature); not measured for this probe"
+    )
     return Quantity(
-        value=m.S_TC_uV_per_K * 1e-6,
-        uncertainty=m.S_TC_uncertainty_uV_per_K * 1e-6,
+        value=abs(pair) * 1e-6,
+        uncertainty=min(u, abs(pair)) * 1e-6,
         unit="V/K",
-        origin="measured" if given else "literature",
+        origin="literature" if literature else "estimated",
         note=note,
     )
 

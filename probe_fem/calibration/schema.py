@@ -78,7 +78,7 @@ class Quantity(_Strict):
     value: float = Field(gt=0, le=1e15, description="> 0: R_P in K/W, S_TC in V/K")
     uncertainty: float = Field(ge=0, le=1e15)
     unit: str
-    origin: Literal["fem", "measured", "measured+fem", "literature"]
+    origin: Literal["fem", "measured", "measured+fem", "literature", "estimated"]  # estimated: since 1.3
     note: str = ""
 
     def __str__(self) -> str:

@@ -115,7 +115,7 @@ def cmd_simulate(args: argparse.Namespace, console: Console) -> int:
             args.seconds,
             args.fs,
             1 / args.frequency,
-            noise_from(args, cal.require_S_TC().value),
+            noise_from(args, cal),
             args.drift_nV,
             args.spread,
             args.seed,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.console import Console
 from probe_fem import paper
 from probe_fem.analysis.noise import Noise, NoiseError, NoiseModel, fit_trace, load_psd
 from probe_fem.cli.common import bounded, calibration_path, quantity_table
+
+if TYPE_CHECKING:
+    from probe_fem.calibration.schema import Calibration
 
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 
@@ -60,8 +63,9 @@ def add_noise_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--r-tc-ohm",
         type=_nonneg,
-        default=d.R_TC_ohm,
-        help=f"thermocouple resistance → Johnson noise √(4kTR), Ω (default {d.R_TC_ohm:g})",
+        default=None,
+        help="thermocouple resistance → Johnson noise √(4kTR), Ω (default: the calibration's FEM value, "
+        f"else {d.R_TC_ohm:g})",
     )
     g.add_argument("--drift-mK", type=_nonneg, default=1.0, help="random-walk drift, rms mK per 100 s (default 1)")
     g.add_argument("--mains-Hz", type=bounded(float, 1, 1e4), default=d.mains_Hz, help="mains frequency (default 60)")
@@ -79,8 +83,12 @@ def add_noise_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def noise_from(args: argparse.Namespace, S_TC: float) -> Noise:
-    """The noise model the options describe (a PSD file, a fitted trace, or the parameters)."""
+def noise_from(args: argparse.Namespace, cal: Calibration) -> Noise:
+    """The noise model the options describe (a PSD file, a fitted trace, or the parameters).
+
+    The thermocouple's resistance is ``--r-tc-ohm``, else the calibration's (from the FEM of its legs),
+    else :class:`NoiseModel`'s estimate; the choice is noted on stderr unless ``--quiet``.
+    """
     if args.noise_psd and args.noise_trace:
         raise NoiseError("give --noise-psd or --noise-trace, not both")
     if args.noise_psd:
@@ -90,14 +98,26 @@ def noise_from(args: argparse.Namespace, S_TC: float) -> Noise:
 
         tr = Traces.load(args.noise_trace)
         return fit_trace(tr.v_tc, tr.fs, args.mains_Hz).model
+    r_tc, where = _thermocouple_resistance(args, cal)
+    if not args.quiet:
+        Console(stderr=True).print(f"thermocouple resistance: {r_tc:,.1f} Ω ({where})")
     return NoiseModel(
         white_V_per_rtHz=args.white_nV * 1e-9,
         corner_Hz=args.corner_Hz,
-        R_TC_ohm=args.r_tc_ohm,
-        drift_V2_per_s=(S_TC * args.drift_mK * 1e-3) ** 2 / 100.0,
+        R_TC_ohm=r_tc,
+        drift_V2_per_s=(cal.require_S_TC().value * args.drift_mK * 1e-3) ** 2 / 100.0,
         mains_Hz=args.mains_Hz,
         mains_V_rms=tuple(a * 1e-9 for a in args.mains_nV),
     )
+
+
+def _thermocouple_resistance(args: argparse.Namespace, cal: Calibration) -> tuple[float, str]:
+    """R_TC (Ω) for the Johnson noise and where it comes from."""
+    if args.r_tc_ohm is not None:
+        return args.r_tc_ohm, "--r-tc-ohm"
+    if cal.thermocouple_resistance_ohm is not None:
+        return cal.thermocouple_resistance_ohm, "the calibration, FEM of the legs"
+    return NoiseModel().R_TC_ohm, "an estimate: the calibration has none; give --r-tc-ohm"
 
 
 def add_parser(sub: Any) -> None:
@@ -197,7 +217,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         junctions=args.junctions,
         harmonics=args.harmonics,
     )
-    noise = noise_from(args, cal.require_S_TC().value)
+    noise = noise_from(args, cal)
     q_plus, q_minus, origin = _levels(args)
     p = plan(cal, noise, acq, q_plus, q_minus, args.frequency, args.fmin, args.fmax, args.points)
     data = p.to_dict() | {"levels_origin": origin}

@@ -23,7 +23,7 @@ HEADER = """# Design file keys
 
 Generated from the schema by `python -m probe_fem.cli.reference` (a test checks that it is current).
 A design is a TOML file; [`geometry/ntistp.toml`](../geometry/ntistp.toml) is the reference.
-Lengths carry their unit in the key: `length_um = 16.385` or `length_nm = 16385` (`_m`, `_mm`, `_um`, `_nm`);
+Lengths carry their unit in the key: `length_um = 17.056` or `length_nm = 17056` (`_m`, `_mm`, `_um`, `_nm`);
 ranges below are in SI units. Besides the ranges, the design's rules across fields (films thinner
 than the body, a tip that fits on it, legs that reach it, ...) are checked when a file is loaded, each
 problem named with the key as written (`probe_fem/design/rules.py`).

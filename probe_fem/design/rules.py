@@ -92,6 +92,7 @@ def problems(d: Design, given: dict | None = None) -> list[str]:
     _check_films(c, d)
     keys = _check_planform(c, d) & _check_tip_legs_keys(c, d)
     _check_measured_and_mesh(c, d)
+    _check_seebeck(c, d)
     _check_provenance(c, d)
     if sane and keys:
         _check_geometry(c, d)
@@ -202,6 +203,21 @@ def _check_junction(c: _Check, d: Design) -> None:
         c.fail(
             ("thermocouple", "junction_below_apex_m"), "junction (with its length) must lie on the tip: must be <", j_hi
         )
+    else:
+        _check_stripes_reach_band(c, d)
+
+
+def _check_stripes_reach_band(c: _Check, d: Design) -> None:
+    """``back`` stripes climb one face side by side: they reach the band only where the tip is wider than their gap."""
+    tc = d.thermocouple
+    if tc.tip_legs == "back" and tc.tip_leg_gap_m is not None:
+        reach = 2 * d.core_half_width(tc.junction_below_apex_m + tc.junction_length_m - d.stack_thickness)
+        if tc.tip_leg_gap_m >= reach:
+            c.fail(
+                ("thermocouple", "tip_leg_gap_m"),
+                "the two stripes must reach the junction band (the tip is narrower than their gap there): must be <",
+                reach,
+            )
 
 
 def _check_measured_and_mesh(c: _Check, d: Design) -> None:
@@ -216,6 +232,36 @@ def _check_measured_and_mesh(c: _Check, d: Design) -> None:
         c.fail(("mesh", "size_far_m"), "far-field size must be >= size at the apex:", m.size_apex_m)
     if m is not None and not m.size_tc_m <= m.size_far_m:
         c.fail(("mesh", "size_tc_m"), "thermocouple size must be <= far-field size:", m.size_far_m)
+
+
+def _check_seebeck(c: _Check, d: Design) -> None:
+    """S_TC is known: measured, or from both legs' Seebeck coefficients (each with its uncertainty)."""
+    m = d.measured
+    if (m.S_TC_uV_per_K is None) != (m.S_TC_uncertainty_uV_per_K is None):
+        c.messages.append("measured: give S_TC_uV_per_K and S_TC_uncertainty_uV_per_K together, or neither")
+    for name, mat in d.materials.items():
+        if (mat.seebeck_uV_per_K is None) != (mat.seebeck_uncertainty_uV_per_K is None):
+            c.messages.append(
+                f"materials.{name}: give seebeck_uV_per_K and seebeck_uncertainty_uV_per_K together, or neither"
+            )
+    if d.resistor is not None:
+        if m.S_TC_uV_per_K is not None:
+            c.messages.append("measured.S_TC_uV_per_K: a resistive probe has no thermocouple; leave it out")
+        return
+    legs = [d.materials.get(n or "") for n in (d.thermocouple.au_material, d.thermocouple.cr_material)]
+    if m.S_TC_uV_per_K is not None or any(x is None for x in legs):
+        return  # measured, or an unknown leg material (reported as such)
+    au, cr = (x.seebeck_uV_per_K for x in legs if x is not None)
+    names = f"materials.{d.thermocouple.au_material} and materials.{d.thermocouple.cr_material}"
+    if au is None or cr is None:
+        c.messages.append(
+            f"measured.S_TC_uV_per_K: missing, and {names} do not both give seebeck_uV_per_K: the "
+            "thermocouple's S_TC is unknown (give a measured S_TC or the films' Seebeck coefficients)"
+        )
+    elif abs(cr - au) < 0.1:
+        c.messages.append(
+            f"{names}: Seebeck coefficients {au:g} and {cr:g} uV/K differ by < 0.1 uV/K: the legs make no thermocouple"
+        )
 
 
 def _check_provenance(c: _Check, d: Design) -> None:

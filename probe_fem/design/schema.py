@@ -32,7 +32,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from probe_fem import paper
 from probe_fem.errors import InputError
 
 ORIGINS = ("paper", "literature", "fitted", "estimated")
@@ -149,15 +148,16 @@ class MeshSettings(_Section):
 
 
 class Measured(_Section):
-    """Measured calibration of a built probe; a measured R_P overrides the FEM value in the calibration."""
+    """Measured calibration of a built probe; a measured R_P overrides the FEM value in the calibration.
+
+    Without a measured S_TC a thermocouple's S_TC follows from its films' Seebeck coefficients.
+    """
 
     R_P_K_per_W: Annotated[float, Field(gt=0, le=1e12)] | None = None
     R_P_uncertainty_K_per_W: Annotated[float, Field(ge=0, le=1e12)] | None = None
-    S_TC_uV_per_K: Annotated[float, Field(gt=0, le=1e4)] = paper.S_TC_V_PER_K * 1e6
-    S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] = paper.S_TC_UNCERTAINTY_V_PER_K * 1e6
-    source: str = (
-        f"{paper.REFERENCE}: S_TC = {paper.S_TC_V_PER_K * 1e6:g} +/- {paper.S_TC_UNCERTAINTY_V_PER_K * 1e6:g} uV/K"
-    )
+    S_TC_uV_per_K: Annotated[float, Field(gt=0, le=1e4)] | None = None
+    S_TC_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1e4)] | None = None
+    source: str = ""
 
 
 class Material(_Section):
@@ -172,6 +172,7 @@ class Material(_Section):
     resistivity_ohm_m: Annotated[float, Field(gt=0, le=1.0)] | None = None
     tcr_per_K: Annotated[float, Field(ge=-0.1, le=0.1)] | None = None  # (1/ρ) dρ/dT near 300 K
     seebeck_uV_per_K: Annotated[float, Field(ge=-1000, le=1000)] | None = None  # absolute, near 300 K
+    seebeck_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1000)] | None = None
 
     @property
     def heat_capacity(self) -> float:
@@ -246,6 +247,18 @@ class Design(_Section):
             return self.tip.apex_radius_m - self.stack_thickness
         return self.tip.apex_radius_m - self.stack_thickness * math.tan(self.face_angle / 2)
 
+    def core_half_width(self, depth_m: float) -> float:
+        """Half-width (m) of the tip core's cross-section ``depth_m`` below its top (pyramid: half its side;
+        cone: its radius, on the spherical cap down to the tangent circle, then on the flank)."""
+        depth, th, r = max(depth_m, 0.0), self.face_angle, self.core_apex_half_width
+        if self.tip.shape == "pyramid":
+            return r + depth / math.tan(th)
+        alpha = math.pi / 2 - th  # polar angle of the cap's tangent circle
+        tangent_depth = r * (1 - math.cos(alpha))
+        if depth <= tangent_depth:
+            return math.sqrt(max(r * r - (r - depth) ** 2, 0.0))
+        return r * math.sin(alpha) + (depth - tangent_depth) / math.tan(th)
+
     @property
     def coated_half_foot(self) -> float:
         """Half-width of the coated tip's footprint on the body, m (core base plus the film stack)."""
@@ -292,7 +305,7 @@ class Design(_Section):
         if data["resistor"] is None:  # fields added in 0.4 name no design that lacks them: fingerprints stay
             del data["resistor"]
         for m in data["materials"].values():
-            for key in ("resistivity_ohm_m", "tcr_per_K", "seebeck_uV_per_K"):
+            for key in ("resistivity_ohm_m", "tcr_per_K", "seebeck_uV_per_K", "seebeck_uncertainty_uV_per_K"):
                 if m[key] is None:
                     del m[key]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))

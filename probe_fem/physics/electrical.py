@@ -57,6 +57,7 @@ def solve_potential(tets: P1Tets, sigma: np.ndarray, plus: np.ndarray, minus: np
     conductors = np.flatnonzero(sigma > 0)
     G = tets.stiffness(sigma)
     nodes = np.unique(tets.t[:, conductors])
+    _check_connected(tets.t[:, conductors], nodes, plus, minus)
     fixed = np.union1d(plus, minus)
     free = np.setdiff1d(nodes, fixed)
     phi = np.zeros(tets.p.shape[1])
@@ -72,6 +73,23 @@ def solve_potential(tets: P1Tets, sigma: np.ndarray, plus: np.ndarray, minus: np
     grad = np.einsum("eik,ei->ek", tets.gradients, phi[tets.t.T])
     joule = sigma * np.sum(grad**2, axis=1)
     return Potential(phi=phi, current=current, joule=joule, power=float(joule @ tets.volumes))
+
+
+def _check_connected(t: np.ndarray, nodes: np.ndarray, plus: np.ndarray, minus: np.ndarray) -> None:
+    """Every piece of conductor (elements ``t``, 4 × ne, on ``nodes``) touches both terminals."""
+    from scipy.sparse.csgraph import connected_components
+
+    local = np.searchsorted(nodes, t)  # node indices within ``nodes``
+    ring = sp.coo_matrix((np.ones(3 * t.shape[1]), (local[[0, 0, 0]].ravel(), local[1:].ravel())), (nodes.size,) * 2)
+    n, label = connected_components(ring, directed=False)
+    at = np.searchsorted(nodes, plus), np.searchsorted(nodes, minus)
+    bad = set(range(n)) - (set(label[at[0]]) & set(label[at[1]]))
+    if bad:
+        sizes = np.bincount(label, minlength=n)[sorted(bad)]
+        raise SolverError(
+            f"the conductors fall apart into {n} pieces and {len(bad)} of them ({', '.join(map(str, sizes))} nodes) "
+            "do not join the two terminals: the films carrying the current are not connected"
+        )
 
 
 def element_load(tets: P1Tets, density: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ A study file::
 
     [parameters."body.length_um"]  # grid/list: values = [...] or start/stop/num
     distribution = "normal"
-    mean = 16.385
+    mean = 17.056
     std = 0.5
     low = 16.0
     high = 20.0
