@@ -87,8 +87,9 @@ def _thermocouple(rng: random.Random, legs: str, films: dict, tip: dict) -> dict
     }
     if legs != "shell":
         tc["tip_leg_width_um"] = _lin(rng, 0.3, 1.5)
-    if legs == "back":
-        tc["tip_leg_gap_um"] = _lin(rng, 0.2, 1.0)
+    if legs == "back":  # mostly narrower than the tip at the band (~1.4 × the band's depth below the core's top)
+        depth_um = (tc["junction_below_apex_nm"] - films["ins"] - films["el"] - cap_nm + tc["junction_length_nm"]) / 1e3
+        tc["tip_leg_gap_um"] = float(f"{max(0.05, _lin(rng, 0.1, 1.1) * 1.4 * depth_um):.3g}")
     return tc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -109,12 +110,18 @@ def test_reciprocity_heat_balance_and_joule_power(uniform_model):
     assert np.all(s[np.setdiff1d(np.arange(s.size), conductors)] == 0)
 
 
-def test_resistive_calibration_file_and_its_refusals(tmp_path):
-    """calibrate writes schema 1.3 with the resistor section and no S_TC; it loads; plan refuses it by name."""
-    from probe_fem.cli.main import main
+@pytest.fixture(scope="module")
+def resistive_run():
     from probe_fem.pipeline import calibrate
 
-    run = calibrate(parse_design(resistive_raw(), "tiny-resistive"), cache=None)
+    return calibrate(parse_design(resistive_raw(), "tiny-resistive"), cache=None)
+
+
+def test_resistive_calibration_file_and_its_refusals(resistive_run, tmp_path):
+    """calibrate writes schema 1.3 with the resistor section and no S_TC; it loads; simulate refuses it by name."""
+    from probe_fem.cli.main import main
+
+    run = resistive_run
     cal = run.calibration
     assert cal.sensor == "resistor" and cal.S_TC is None and cal.resistor is not None
     r = cal.resistor
@@ -127,10 +134,39 @@ def test_resistive_calibration_file_and_its_refusals(tmp_path):
     assert again.resistor == cal.resistor and again.schema_version == "1.3"
     with pytest.raises(CalibrationError, match="resistive probe"):
         again.require_S_TC()
-    assert main(["plan", str(path), "--out", str(tmp_path / "plan"), "--quiet"]) == 2
+    argv = ["simulate", "--calibration", str(path), "--out", str(tmp_path / "t.npz"), "--quiet"]
+    assert main(argv) == 2
     res = run.results()["resistor"]
     assert res["checks"]["self_heating_heat_balance_relative_error"] <= 1e-9
     assert len(res["self_heating_dynamics"]["ac_drive"]["V3omega_per_I0_cubed_V_per_A3"]) == 6
+
+
+def test_resistive_plan_against_its_closed_forms(resistive_run, tmp_path):
+    """Bias from the allowed self-heating, responsivity I·R_e·α·R_tip at low frequency, a bridge half of it,
+    NEP = √(4kTR_e + w²(1 + f_c/f)) / responsivity; the plan command writes it for a resistive calibration."""
+    import json
+
+    from probe_fem.analysis.resistive import Readout, plan_resistive
+    from probe_fem.cli.main import main
+    from probe_fem.constants import K_B
+
+    cal = resistive_run.calibration
+    r = cal.resistor
+    f = np.array([1e-3, 10.0, 1e3])
+    p = plan_resistive(cal, Readout("current", 0.5, 4e-9, 3.0), f, seconds=10.0)
+    assert p.self_heating_K == pytest.approx(0.5, rel=1e-12)
+    assert p.bias_A == pytest.approx(math.sqrt(0.5 / (r.R_e.value * r.R_self.value)), rel=1e-12)
+    dc = p.bias_A * r.R_e.value * r.tcr_per_K * cal.R_P.value
+    assert p.responsivity_V_per_W[0] == pytest.approx(dc, rel=1e-6)  # 1 mHz is DC for a µs-ms probe
+    noise = np.sqrt(4 * K_B * 300 * r.R_e.value + (4e-9) ** 2 * (1 + 3.0 / f))
+    assert np.allclose(p.nep_W_per_rtHz, noise / p.responsivity_V_per_W, rtol=1e-12)
+    bridge = plan_resistive(cal, Readout("bridge", 0.5, 4e-9, 3.0), f, seconds=10.0)
+    assert np.allclose(bridge.responsivity_V_per_W, p.responsivity_V_per_W / 2, rtol=1e-12)
+    path = cal.save(tmp_path / "r.json")
+    assert main(["plan", str(path), "--out", str(tmp_path / "plan"), "--quiet", "--readout", "bridge"]) == 0
+    data = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    assert data["sensor"] == "resistor" and data["readout"] == "bridge"
+    assert data["self_heating_K"] == pytest.approx(1.0, rel=1e-12)
 
 
 def test_a_calibration_cannot_mix_the_sensors(tiny_calibration):

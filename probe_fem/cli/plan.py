@@ -174,6 +174,11 @@ def add_parser(sub: Any) -> None:
     pl.add_argument("--points", type=bounded(int, 3, 100_000), default=200)
     pl.add_argument("--out", default="plan", help="output folder (plan.json, plan.png; default ./plan)")
     pl.add_argument("--quiet", action="store_true", help="no notes on stderr (which calibration was used)")
+    r = pl.add_argument_group("resistive probes (a calibration with a resistor sensor)")
+    r.add_argument("--readout", choices=("current", "bridge"), default="current", help="current source or bridge")
+    r.add_argument(
+        "--self-heating-K", type=_positive, default=1.0, help="bias chosen to heat the sensor this much, K (default 1)"
+    )
     add_noise_options(pl)
     pl.set_defaults(func=cmd_plan, no_design=True)
 
@@ -204,6 +209,8 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
     out = check_writable(args.out, folder=True, option="--out")
     cal = Calibration.load(calibration_path(args.calibration, args.quiet))
+    if cal.sensor == "resistor":
+        return _plan_resistive(args, cal, out, console)
     dead = args.dead_time
     if args.amp_corner_Hz is not None:
         if dead is not None:
@@ -223,6 +230,32 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     data = p.to_dict() | {"levels_origin": origin}
     files = [write_json(out / "plan.json", data), plot_plan(p, out / "plan.png")]
     _print(console, p, origin)
+    for f in files:
+        console.print(f"wrote {f}")
+    return 0
+
+
+def _plan_resistive(args: argparse.Namespace, cal: Calibration, out: Any, console: Console) -> int:
+    """A resistive probe's plan: bias from the allowed self-heating, responsivity, NEP, σ of the tip heat."""
+    from probe_fem.analysis.resistive import Readout, plan_resistive
+    from probe_fem.io import write_json
+    from probe_fem.plots.analysis import plot_resistive_plan
+
+    readout = Readout(args.readout, args.self_heating_K, args.white_nV * 1e-9, args.corner_Hz)
+    freq = np.geomspace(args.fmin, args.fmax, args.points)
+    p = plan_resistive(cal, readout, freq, args.seconds)
+    files = [write_json(out / "plan.json", p.to_dict()), plot_resistive_plan(p, out / "plan.png")]
+    d = p.to_dict()
+    rows = [
+        ("readout", args.readout, ""),
+        ("R_e; TCR", f"{p.R_e:,.2f} Ω; {p.tcr:.4g}", "1/K"),
+        ("bias current (self-heating)", f"{p.bias_A * 1e6:,.4g} µA ({p.self_heating_K:.3g} K)", ""),
+        ("Johnson noise of R_e", f"{p.johnson_V_per_rtHz * 1e9:.3g}", "nV/√Hz"),
+        ("lowest NEP, at", f"{d['nep_at_best_W_per_rtHz'] * 1e9:.4g} nW/√Hz at {d['best_frequency_Hz']:.3g} Hz", ""),
+        ("responsivity there", f"{d['responsivity_at_best_V_per_W']:.4g}", "V/W"),
+        (f"σ(Q) in {args.seconds:g} s", f"{p.sigma_Q_W * 1e9:.4g}", "nW"),
+    ]
+    console.print(quantity_table(f"resistive measurement plan — {cal.probe}", rows))
     for f in files:
         console.print(f"wrote {f}")
     return 0

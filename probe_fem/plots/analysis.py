@@ -12,6 +12,7 @@ from probe_fem.analysis.junction_data import JunctionData
 from probe_fem.analysis.junction_fit import JunctionFit
 from probe_fem.analysis.landauer import Junction
 from probe_fem.analysis.plan import Plan
+from probe_fem.analysis.resistive import ResistivePlan
 from probe_fem.plots.base import new_figure, save_figure
 
 
@@ -99,6 +100,32 @@ def figure_plan(p: Plan) -> Figure:
 def plot_plan(p: Plan, target: str | Path) -> Path:
     """:func:`figure_plan` written to ``target`` (PNG)."""
     return save_figure(figure_plan(p), target)
+
+
+def figure_resistive_plan(p: ResistivePlan) -> Figure:
+    """A resistive probe's NEP and responsivity to heat at the tip against the modulation frequency."""
+    fig, ax = new_figure((7, 4.5))
+    f = p.frequencies_Hz
+    ax.loglog(f, p.nep_W_per_rtHz * 1e9, lw=2, label="NEP (nW/√Hz)")
+    ax.axvline(f[p.best], color="C2", label=f"lowest NEP at {f[p.best]:.3g} Hz")
+    right = ax.twinx()
+    right.loglog(f, p.responsivity_V_per_W, "--", color="C1", label="responsivity (V/W)")
+    right.set_ylabel("responsivity (V/W)")
+    ax.set_xlabel("modulation frequency of the tip heat (Hz)")
+    ax.set_ylabel("NEP (nW/√Hz)")
+    ax.set_title(
+        f"{p.readout.readout} readout, I = {p.bias_A * 1e6:.3g} µA (self-heating {p.self_heating_K:.3g} K), "
+        f"R_e = {p.R_e:.4g} Ω"
+    )
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left")
+    right.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_resistive_plan(p: ResistivePlan, target: str | Path) -> Path:
+    """:func:`figure_resistive_plan` written to ``target`` (PNG)."""
+    return save_figure(figure_resistive_plan(p), target)
 
 
 def figure_junction_fit(data: JunctionData, fit: JunctionFit) -> Figure:
