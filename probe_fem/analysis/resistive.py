@@ -126,9 +126,7 @@ class ResistivePlan:
         }
 
 
-def plan_resistive(
-    cal: Calibration, readout: Readout, freq_Hz: np.ndarray, seconds: float = 10.0
-) -> ResistivePlan:
+def plan_resistive(cal: Calibration, readout: Readout, freq_Hz: np.ndarray, seconds: float = 10.0) -> ResistivePlan:
     """Plan a resistive probe's measurement of heat entering at its tip (see the module docstring).
 
     Raises:
