@@ -203,3 +203,15 @@ def test_a_thermocouple_needs_both_leg_materials():
     del raw["thermocouple"]["cr_material"]
     with pytest.raises(DesignError, match=r"thermocouple\.cr_material: missing"):
         parse_design(raw, "bad")
+
+
+def test_R_self_and_R_tip_converge_under_refinement():
+    """Each halving of the sizes changes R_self and R_tip less than the one before (tiny mesh, refine 0.5/1/2)."""
+    from probe_fem.model.resistor import solve_resistor
+    from probe_fem.model.steady import build_models, solve_steady
+
+    d = parse_design(resistive_raw(lead_tcr=TCR), "tiny-resistive")
+    reports = [solve_resistor(m, solve_steady(m)[0])[0] for m in build_models(d, [0.5, 1.0, 2.0])]
+    for name in ("R_self", "R_tip", "R_apex_self"):
+        a, b, c = (getattr(r, name) for r in reports)
+        assert abs(c - b) < 0.7 * abs(b - a), (name, a, b, c)
