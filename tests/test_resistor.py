@@ -215,3 +215,16 @@ def test_R_self_and_R_tip_converge_under_refinement():
     for name in ("R_self", "R_tip", "R_apex_self"):
         a, b, c = (getattr(r, name) for r in reports)
         assert abs(c - b) < 0.7 * abs(b - a), (name, a, b, c)
+
+
+def test_the_accuracy_loop_drives_R_tip_of_a_resistive_probe():
+    """--accuracy refines for the quantity a resistive calibration reports as R_P: the resistor's R_tip."""
+    from probe_fem.model.adapt import adapt
+    from probe_fem.model.resistor import solve_resistor
+
+    d = parse_design(resistive_raw(lead_tcr=TCR), "tiny-resistive")
+    ad = adapt(d, 0.01, start_refine=0.5, max_iterations=4)
+    assert ad.met and len(ad.history) >= 2
+    r, _ = solve_resistor(ad.model, ad.report)
+    assert r.R_tip == ad.report.R_P  # the loop's goal is the resistor's readout
+    assert r.reciprocity_error is not None and r.reciprocity_error <= 1e-9  # on the adapted mesh too
