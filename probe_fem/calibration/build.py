@@ -205,6 +205,7 @@ def _seebeck(design: Design) -> Quantity:
     note = (
         f"|S({tc.cr_material}) - S({tc.au_material})| = |{cr.seebeck_uV_per_K:g} - {au.seebeck_uV_per_K:g}| uV/K from "
         "the films' Seebeck coefficients (uncertainties in quadrature); not measured for this probe"
+        + (f"; their uncertainty {u:g} uV/K exceeds the value and is given as the value" if u > abs(pair) else "")
     )
     return Quantity(
         value=abs(pair) * 1e-6,
