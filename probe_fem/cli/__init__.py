@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -26,6 +27,9 @@ def console_main() -> None:
     (nothing was written): a KeyboardInterrupt that hit a module while it loaded could otherwise be raised
     again while the interpreter shuts down, and end the process by the signal instead of the code."""
     code = main()
+    # the work is done and written: a Ctrl-C during the interpreter's shutdown (where Python's own handler is
+    # gone) would otherwise end the process by the signal and hide how the command ended
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if code == 130:
         sys.stdout.flush()
         sys.stderr.flush()
