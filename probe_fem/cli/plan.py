@@ -244,8 +244,8 @@ def _plan_resistive(args: argparse.Namespace, cal: Calibration, out: Any, consol
     readout = Readout(args.readout, args.self_heating_K, args.white_nV * 1e-9, args.corner_Hz)
     freq = np.geomspace(args.fmin, args.fmax, args.points)
     p = plan_resistive(cal, readout, freq, args.seconds)
-    files = [write_json(out / "plan.json", p.to_dict()), plot_resistive_plan(p, out / "plan.png")]
     d = p.to_dict()
+    files = [write_json(out / "plan.json", d), plot_resistive_plan(p, out / "plan.png")]
     rows = [
         ("readout", args.readout, ""),
         ("R_e; TCR", f"{p.R_e:,.2f} Ω; {p.tcr:.4g}", "1/K"),
