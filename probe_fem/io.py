@@ -11,6 +11,8 @@ import glob
 import json
 import os
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +45,47 @@ def remove_stale_temporaries(target: Path) -> int:
     return removed
 
 
+class InterruptedAfterWriting(KeyboardInterrupt):
+    """Ctrl-C came while outputs were renamed into place: it was held until every one of them was, so the
+    outputs are complete.  ``paths`` are the files written."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__(f"interrupted after writing {len(paths)} complete file(s)")
+        self.paths = paths
+
+
+_finish_once_written = False
+
+
+def finish_once_written() -> None:
+    """For a command-line process: from the first result renamed into place on, Ctrl-C is ignored, so the
+    command finishes writing and printing (a second or two) and a command that exits interrupted has
+    written no result.  Intermediate files (``final=False``: the mesh cache, a study's table) do not count.
+    A library caller keeps Ctrl-C: one during the renames is held until they are all done."""
+    global _finish_once_written
+    _finish_once_written = True
+
+
+@contextmanager
+def _renames_whole(targets: list[Path], final: bool) -> Iterator[None]:
+    """Let no Ctrl-C split a set of renames (main thread only: other threads do not receive signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _finish_once_written and final:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise InterruptedAfterWriting(targets)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -57,7 +100,8 @@ class Staging:
     :func:`staged_outputs`; :meth:`path` gives the temporary to write for a target.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, final: bool = True) -> None:
+        self.final = final  # a result (see finish_once_written), not an intermediate file
         self.pending: list[tuple[Path, Path]] = []  # (temporary, target)
         self.created: list[Path] = []  # folders made for the outputs, removed again if nothing is placed
 
@@ -85,9 +129,10 @@ class Staging:
             os.chmod(tmp, mode)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-        for tmp, target in self.pending:
-            os.replace(tmp, target)
-        self.created.clear()
+        with _renames_whole([target for _, target in self.pending], self.final):
+            for tmp, target in self.pending:
+                os.replace(tmp, target)
+            self.created.clear()
 
     def discard(self) -> None:
         """Remove the temporaries not renamed, and the folders made for them if they stayed empty."""
@@ -101,10 +146,11 @@ class Staging:
 
 
 @contextmanager
-def staged_outputs() -> Iterator[Staging]:
+def staged_outputs(final: bool = True) -> Iterator[Staging]:
     """Write several outputs all-or-nothing: on success every temporary is renamed onto its target; if the
-    body raises or is interrupted (Ctrl-C), no target changes and no temporary or new folder is left."""
-    stage = Staging()
+    body raises or is interrupted (Ctrl-C), no target changes and no temporary or new folder is left.
+    ``final=False`` marks intermediate files (see :func:`finish_once_written`)."""
+    stage = Staging(final)
     try:
         yield stage
         stage.commit()
@@ -113,14 +159,14 @@ def staged_outputs() -> Iterator[Staging]:
 
 
 @contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(target: str | Path, final: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` (same suffix); rename it onto ``target`` on success.
 
     If the body raises (or is interrupted), the temporary file is removed and ``target`` is left as
     it was; temporaries of killed writers (named by their pid) are removed first.  The file gets the
     mode a plain ``open`` would give it (0666 less the umask), not ``mkstemp``'s 0600.
     """
-    with staged_outputs() as stage:
+    with staged_outputs(final) as stage:
         yield stage.path(target)
 
 

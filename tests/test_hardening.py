@@ -285,12 +285,76 @@ def test_interrupted_calibrate_exits_130_and_leaves_no_partial_results(tmp_path)
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=120)
-        if p.returncode == 0:  # finished before the signal: complete results
+        if p.returncode == 0:  # finished, or the signal came once results were being put in place: complete
             assert json.loads((out / "results.json").read_text()) and calib.exists()
             continue
         assert p.returncode == 130, err.decode()[-500:]
         assert not out.exists() and not calib.exists()
         assert not [x for x in tmp_path.iterdir() if "staging" in x.name or ".tmp" in x.name]
+
+
+def _ctrl_c_at_the_first_rename(monkeypatch) -> None:
+    """os.replace that delivers SIGINT to this process at its first call, before doing its work."""
+    import probe_fem.io as io
+
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        real(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", replace)
+
+
+def test_a_ctrl_c_during_the_renames_is_held_until_every_output_is_in_place(tmp_path, monkeypatch):
+    from probe_fem.io import InterruptedAfterWriting, staged_outputs
+
+    _ctrl_c_at_the_first_rename(monkeypatch)
+    targets = [tmp_path / "a" / "one.txt", tmp_path / "two.txt"]
+    with pytest.raises(InterruptedAfterWriting) as caught:
+        with staged_outputs() as stage:
+            for i, t in enumerate(targets):
+                stage.path(t).write_text(f"file {i}")
+    assert caught.value.paths == targets
+    assert [t.read_text() for t in targets] == ["file 0", "file 1"]  # both complete, none split off
+    assert sorted(x.name for x in tmp_path.rglob("*")) == ["a", "one.txt", "two.txt"]  # no temporary left
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's handler is back
+
+
+FINISH_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import probe_fem.io as io
+io.finish_once_written()
+real = os.replace
+def replace(src, dst):
+    os.kill(os.getpid(), signal.SIGINT)
+    real(src, dst)
+io.os.replace = replace
+folder = Path(sys.argv[1])
+try:
+    with io.atomic_path(folder / "cache.npz", final=False) as tmp:
+        tmp.write_text("intermediate")
+except KeyboardInterrupt:
+    print("an intermediate file keeps Ctrl-C live", flush=True)
+io.write_text(folder / "result.txt", "complete")
+print("a result makes the command finish", flush=True)
+"""
+
+
+def test_a_command_finishes_once_its_first_result_is_in_place(tmp_path):
+    """The CLI's promise (exit 130 = no result written) rests on this: from the first result renamed into
+    place, Ctrl-C is ignored; intermediate files (mesh cache, a study's table) leave it live."""
+    p = subprocess.run([sys.executable, "-c", FINISH_SCRIPT, str(tmp_path)], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()[-500:]
+    assert p.stdout.decode().splitlines() == [
+        "an intermediate file keeps Ctrl-C live",
+        "a result makes the command finish",
+    ]
+    assert (tmp_path / "cache.npz").read_text() == "intermediate"
+    assert (tmp_path / "result.txt").read_text() == "complete"
 
 
 def test_two_runs_write_bit_identical_calibration_files(tmp_path, monkeypatch, tiny_design):

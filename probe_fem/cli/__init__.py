@@ -26,6 +26,9 @@ def console_main() -> None:
     """The ``probe-fem`` script: :func:`main`'s exit code.  After Ctrl-C the process ends at once with 130
     (nothing was written): a KeyboardInterrupt that hit a module while it loaded could otherwise be raised
     again while the interpreter shuts down, and end the process by the signal instead of the code."""
+    from probe_fem.io import finish_once_written
+
+    finish_once_written()  # once an output is in place, the command finishes: interrupted means nothing written
     code = main()
     # the work is done and written: a Ctrl-C during the interpreter's shutdown (where Python's own handler is
     # gone) would otherwise end the process by the signal and hide how the command ended

@@ -17,6 +17,7 @@ from probe_fem.cli import analysis, calibrate, compare, junction, plan, studies
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, error
 from probe_fem.design import load_design
 from probe_fem.errors import InputError, ProbeFemError
+from probe_fem.io import InterruptedAfterWriting
 from probe_fem.threads import limited_blas
 
 
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         error(f"{args.command} failed: cannot write{where}: {exc.strerror or exc}")
         return EXIT_FAILED
+    except InterruptedAfterWriting as exc:
+        if args.debug:
+            raise
+        error(f"interrupted once the outputs were in place; they are complete: {', '.join(map(str, exc.paths))}")
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         if args.debug:
             raise

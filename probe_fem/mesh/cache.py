@@ -96,7 +96,7 @@ def checked_cache(folder: str) -> str:
 
 def store_cached(folder: str, key: str, mesh: Mesh) -> None:
     """Save a mesh as NPZ in ``folder`` (arrays only, no pickles), atomically."""
-    with atomic_path(Path(folder) / f"{key}.npz") as tmp:
+    with atomic_path(Path(folder) / f"{key}.npz", final=False) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **to_arrays(mesh))  # type: ignore[arg-type]
 

@@ -94,7 +94,7 @@ class ResultTable:
         """Write header and rows atomically (replaces the file)."""
         from probe_fem.io import atomic_path
 
-        with atomic_path(self.path) as tmp:
+        with atomic_path(self.path, final=False) as tmp:  # the study goes on: Ctrl-C stays live
             tmp.write_text(
                 self._line(dict(zip(self.columns, self.columns))) + "".join(self._line(r) for r in rows),
                 encoding="utf-8",
