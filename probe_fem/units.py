@@ -1,7 +1,7 @@
 """Unit suffixes at the edge of the program.
 
-Input files name lengths with an explicit unit suffix (``thickness_nm = 70``,
-``length_um = 14``).  :func:`to_si` rewrites every such key to its SI twin
+Input files name lengths and pressures with an explicit unit suffix (``thickness_nm = 70``,
+``length_um = 14``, ``pressure_mbar = 1e-3``).  :func:`to_si` rewrites every such key to its SI twin
 (``thickness_m = 7e-08``) and remembers what the user wrote, so that error
 messages can quote the user's own key and value.  Inside the code every length
 is in metres.
@@ -14,6 +14,27 @@ from typing import Any
 from probe_fem.errors import InputError
 
 LENGTH_UNITS: dict[str, float] = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "nm": 1e-9}
+
+
+PRESSURE_UNITS: dict[str, float] = {"Pa": 1.0, "kPa": 1e3, "mbar": 100.0, "Torr": 101325.0 / 760.0, "atm": 101325.0}
+UNIT_FACTORS: dict[str, float] = LENGTH_UNITS | PRESSURE_UNITS  # to SI, by key suffix
+
+
+def split_pressure(key: str) -> tuple[str, str] | None:
+    """``'pressure_mbar'`` -> ``('pressure', 'mbar')``; ``None`` if the key has no pressure unit."""
+    stem, _, unit = key.rpartition("_")
+    if stem and unit in PRESSURE_UNITS:
+        return stem, unit
+    return None
+
+
+def _si_twin(key: str) -> tuple[str, str, str] | None:
+    """(stem, unit, SI key) of a unit-suffixed key: ``height_um`` → ``height_m``, ``pressure_mbar`` → ``pressure_Pa``."""
+    if parsed := split_unit(key):
+        return parsed[0], parsed[1], f"{parsed[0]}_m"
+    if parsed := split_pressure(key):
+        return parsed[0], parsed[1], f"{parsed[0]}_Pa"
+    return None
 
 
 def split_unit(key: str) -> tuple[str, str] | None:
@@ -39,7 +60,7 @@ UNIT_TEXT = {  # other units, by key suffix (the longest first): materials, sour
 def key_unit(key: str) -> str:
     """Unit text of a dotted design key from its suffix: ``body.length_um`` → ``um``, ``…k_W_mK`` → ``W/(m·K)``."""
     last = key.rpartition(".")[2]
-    parsed = split_unit(last)
+    parsed = split_unit(last) or split_pressure(last)
     if parsed:
         return parsed[1]
     for suffix, text in UNIT_TEXT.items():
@@ -78,7 +99,7 @@ def to_si_checked(
     given: dict[tuple, tuple[str, Any]] = {}
     twice: list[str] = []
     for key, value in raw.items():
-        parsed = split_unit(key)
+        parsed = _si_twin(key)
         section = isinstance(value, dict) and (parsed is None or path in NAMED)
         if section and not (not path and key in VERBATIM):
             out[key], sub, again = to_si_checked(value, (*path, key))
@@ -88,7 +109,7 @@ def to_si_checked(
         if parsed is None or (not path and key in VERBATIM):
             out[key] = value
             continue
-        si_key = f"{parsed[0]}_m"
+        si_key = parsed[2]
         if si_key in out:
             first = given[(*path, si_key)]
             twice.append(
@@ -96,18 +117,18 @@ def to_si_checked(
                 f"{_short(value)}); allowed: one of the two, give it once"
             )
             continue
-        out[si_key] = _metres(value, parsed[1])
+        out[si_key] = _to_si(value, parsed[1])
         given[(*path, si_key)] = (key, value)
     return out, given, twice
 
 
-def _metres(value: Any, unit: str) -> Any:
-    """A length in metres; a value of the wrong type (a quoted number, true, a table) is kept, so the
+def _to_si(value: Any, unit: str) -> Any:
+    """A length in metres or a pressure in pascals; a value of the wrong type (a quoted number, true, a table) is kept, so the
     validation names it as the user wrote it: "body.length_um = '5': not a number"."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
     try:
-        return float(value) * LENGTH_UNITS[unit]
+        return float(value) * UNIT_FACTORS[unit]
     except OverflowError:  # a 400-digit integer
         return value
 
@@ -115,3 +136,19 @@ def _metres(value: Any, unit: str) -> Any:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 24 else text[:21] + "..."
+
+
+def parse_pressure(text: str) -> float:
+    """A pressure written with its unit (``"1atm"``, ``"100 Pa"``, ``"1e-3mbar"``, ``"0Pa"``) in pascals.
+
+    Raises :class:`InputError` naming the text and the units allowed."""
+    import re
+
+    m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*", text)
+    units = ", ".join(PRESSURE_UNITS)
+    if m is None or m.group(2) not in PRESSURE_UNITS:
+        raise InputError(f"pressure {text!r}: give a number and a unit; allowed units: {units} (e.g. 1atm, 100Pa)")
+    value = float(m.group(1)) * PRESSURE_UNITS[m.group(2)]
+    if not 0 <= value <= 1e7:
+        raise InputError(f"pressure {text!r} = {value:g} Pa: allowed [0, 1e7] Pa")
+    return value

@@ -8,7 +8,7 @@ import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
 from probe_fem.design.schema import RULES_ERROR, Design
-from probe_fem.units import LENGTH_UNITS, key_unit
+from probe_fem.units import UNIT_FACTORS, key_unit
 
 
 def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
@@ -16,7 +16,7 @@ def _user_field(loc: tuple, given: dict) -> tuple[str, str, float]:
     if loc in given:
         key, value = given[loc]
         unit = key.rpartition("_")[2]
-        return ".".join(map(str, (*loc[:-1], key))), repr(value), LENGTH_UNITS[unit]
+        return ".".join(map(str, (*loc[:-1], key))), repr(value), UNIT_FACTORS[unit]
     return ".".join(map(str, loc)), "", 1.0
 
 

@@ -94,9 +94,46 @@ def problems(d: Design, given: dict | None = None) -> list[str]:
     _check_measured_and_mesh(c, d)
     _check_seebeck(c, d)
     _check_provenance(c, d)
+    _check_emissivities(c, d)
     if sane and keys:
         _check_geometry(c, d)
     return c.messages
+
+
+def used_materials(d: Design) -> list[str]:
+    """Names of the materials the probe's regions are made of (body, tip, sensor, films), each once."""
+    names = [d.body.material, d.tip.material, d.thermocouple.au_material, d.thermocouple.cr_material]
+    if d.resistor is not None:
+        names += [d.resistor.material, d.resistor.lead_material]
+    names += [d.insulator.material, d.electrode.material]
+    return list(dict.fromkeys(n for n in names if n is not None))
+
+
+def _check_emissivities(c: _Check, d: Design) -> None:
+    """Radiation in [environment] needs the emissivity of every material the probe is made of."""
+    if d.environment is None or not d.environment.radiation:
+        return
+    for name in used_materials(d):
+        if name in d.materials and d.materials[name].emissivity is None:
+            c.messages.append(
+                f"materials.{name}.emissivity: missing; [environment] with radiation = true needs the emissivity "
+                "(0–1) of every material the probe is made of (thin Au 0.02–0.05, SiN 0.1–0.6), or radiation = false"
+            )
+
+
+def _check_sample_tilt(c: _Check, d: Design, half_foot: float) -> None:
+    """A sample touches the apex first: the tilt must stay below the tip's flank and the body's free end."""
+    env = d.environment
+    if env is None or env.sample is None:
+        return
+    flank = 90.0 - math.degrees(d.face_angle)
+    end = math.degrees(math.atan2(d.tip.height_m, d.tip.setback_m + half_foot))
+    limit, what = (flank, "tip's flank") if flank <= end else (end, "body's free end")
+    if env.sample.tilt_deg >= limit:
+        c.messages.append(
+            f"environment.sample.tilt_deg = {env.sample.tilt_deg!r}: the {what} would touch the sample before the "
+            f"apex; allowed [0, {limit:.3g})°"
+        )
 
 
 def _check_materials(c: _Check, d: Design) -> None:
@@ -190,6 +227,7 @@ def _check_geometry(c: _Check, d: Design) -> None:
     if d.tip.setback_m + 2 * half_foot >= d.body.length_m:
         c.fail(("body", "length_m"), "the body must hold the coated tip: must be >", d.tip.setback_m + 2 * half_foot)
     _check_on_tip(c, d, half_foot)
+    _check_sample_tilt(c, d, half_foot)
 
 
 def _check_junction(c: _Check, d: Design) -> None:

@@ -147,6 +147,28 @@ class MeshSettings(_Section):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1
 
 
+class Sample(_Section):
+    """A flat sample whose plane touches the probe's lowest point (the apex): the probe is mounted tilted by
+    ``tilt_deg`` about the lateral axis, its root away from the sample (AFM heads: ~10–15°)."""
+
+    tilt_deg: Annotated[float, Field(ge=0, le=45)] = 12.0
+
+
+class Environment(_Section):
+    """The probe's surroundings: gas at ``pressure`` (any unit key: ``pressure_Pa``, ``_kPa``, ``_mbar``,
+    ``_Torr``, ``_atm``), thermal accommodation coefficient, radiation (emissivities of the materials), and
+    an optional sample.  Surfaces facing the sample exchange heat across their gap to it; the rest across
+    ``surroundings_length`` (default: the body's width).  The surroundings and the sample are at the sink's
+    temperature.  Absent: vacuum and no radiation (conduction to the root only)."""
+
+    pressure_Pa: Annotated[float, Field(ge=0, le=1e7)] = 0.0
+    gas: Literal["air", "N2", "He", "Ar"] = "air"
+    accommodation: Annotated[float, Field(gt=0, le=1)] = 0.9
+    radiation: bool = True
+    surroundings_length_m: Annotated[float, Field(gt=0, le=0.1)] | None = None
+    sample: Sample | None = None
+
+
 class Measured(_Section):
     """Measured calibration of a built probe; a measured R_P overrides the FEM value in the calibration.
 
@@ -173,6 +195,7 @@ class Material(_Section):
     tcr_per_K: Annotated[float, Field(ge=-0.1, le=0.1)] | None = None  # (1/ρ) dρ/dT near 300 K
     seebeck_uV_per_K: Annotated[float, Field(ge=-1000, le=1000)] | None = None  # absolute, near 300 K
     seebeck_uncertainty_uV_per_K: Annotated[float, Field(ge=0, le=1000)] | None = None
+    emissivity: Annotated[float, Field(ge=0, le=1)] | None = None  # total hemispherical, for [environment]
 
     @property
     def heat_capacity(self) -> float:
@@ -195,6 +218,7 @@ class Design(_Section):
     sink: Sink = Sink()
     mesh: MeshSettings | None = None  # None: sizes derived from the features (probe_fem.mesh.sizing)
     measured: Measured = Measured()
+    environment: Environment | None = None  # None: vacuum, no radiation (conduction to the root only)
     materials: dict[str, Material]
     provenance: dict[str, str] = {}
 
@@ -300,13 +324,24 @@ class Design(_Section):
         return b.width_m
 
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical (SI, sorted-key) design; names a design in results."""
+        """SHA-256 of the canonical (SI, sorted-key) design; names a design in results.  Fields that cannot
+        change a result (emissivities without radiation) and fields absent from older versions are left out."""
         data = self.model_dump(mode="json")
-        if data["resistor"] is None:  # fields added in 0.4 name no design that lacks them: fingerprints stay
-            del data["resistor"]
+        for key in ("resistor", "environment"):  # fields added later name no design that lacks them
+            if data[key] is None:
+                del data[key]
+        radiates = self.environment is not None and self.environment.radiation
         for m in data["materials"].values():
-            for key in ("resistivity_ohm_m", "tcr_per_K", "seebeck_uV_per_K", "seebeck_uncertainty_uV_per_K"):
-                if m[key] is None:
+            if not radiates:  # emissivities act only through [environment]: without it they name nothing
+                del m["emissivity"]
+            for key in (
+                "resistivity_ohm_m",
+                "tcr_per_K",
+                "seebeck_uV_per_K",
+                "seebeck_uncertainty_uV_per_K",
+                "emissivity",
+            ):
+                if m.get(key, 0) is None:
                     del m[key]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -27,10 +27,12 @@ from probe_fem.mesh.probe import (
 )
 from probe_fem.mesh.sizing import Background
 from probe_fem.model.electrical import Electrical, solve_electrical, with_resistor_readout
+from probe_fem.model.environment import with_environment
 from probe_fem.physics import conduction
 from probe_fem.progress import Stages
 
 PARTS = ("tip", "body", "insulating film")
+EXCHANGE_PART = "exchange with the surroundings"  # a breakdown part of a probe with [environment]
 
 
 @dataclass
@@ -92,6 +94,9 @@ def build_models(
         if design.resistor is not None:
             assert el is not None  # the design's rules require the resistivities
             prob = with_resistor_readout(prob, el)  # R_P of a resistive probe is R_tip
+        if design.environment is not None:
+            with stages("surroundings", "(radiation and gas exchange of the exposed surface)"):
+                prob = with_environment(prob, design, pm)
         models.append(ProbeModel(design, pm, prob, refine, el))
     return models
 
@@ -128,13 +133,14 @@ class SteadyReport:
     power: float  # W
     heat_in: float  # W
     heat_out: float  # W
-    breakdown: dict[str, float]  # K/W per part, sums to R_apex
+    breakdown: dict[str, float]  # K/W per part (and the exchange with the surroundings), sums to R_apex
     by_region: dict[str, float]  # K/W per material region
     dofs: int
     elements: int
     mesh_fingerprint: str
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
+    heat_paths: dict[str, float] = field(default_factory=dict)  # W: "sink" and each exchange path
 
     @property
     def balance_error(self) -> float:
@@ -152,7 +158,8 @@ class SteadyReport:
             "dT_tc_K": self.dT_tc,
             "dT_apex_K": self.dT_apex,
             "power_W": self.power,
-            "heat_balance": {"in_W": self.heat_in, "out_W": self.heat_out, "relative_error": self.balance_error},
+            "heat_balance": {"in_W": self.heat_in, "out_W": self.heat_out, "relative_error": self.balance_error}
+            | ({"paths_W": self.heat_paths} if len(self.heat_paths) > 1 else {}),
             "resistance_breakdown_K_per_W": {
                 "definition": "integral of k|grad T|^2 over the part / Q^2; parts sum to R_apex",
                 "parts": self.breakdown,
@@ -179,6 +186,8 @@ def solve_steady(
         name: conduction.dissipation(prob, res.T, np.flatnonzero(part == i)) / q**2 for i, name in enumerate(PARTS)
     }
     by_region = {r: conduction.dissipation(prob, res.T, model.probe.mesh.skfem.subdomains[r]) / q**2 for r in REGIONS}
+    if prob.exchange:  # the energy identity gains ∫ h T² dS: heat that leaves before reaching the root
+        breakdown[EXCHANGE_PART] = sum(float(res.T @ (H @ res.T)) for H in prob.exchange.values()) / q**2
     dT_tc = float(prob.sensor @ res.T)
     dT_apex = float(prob.source_mean @ res.T)
     report = SteadyReport(
@@ -196,5 +205,6 @@ def solve_steady(
         mesh_fingerprint=model.probe.mesh.fingerprint(),
         solver=res.info.method,
         seconds=dict(stages.seconds),
+        heat_paths=res.heat_paths,
     )
     return report, res.T

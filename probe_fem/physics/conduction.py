@@ -1,4 +1,5 @@
-"""Steady heat conduction: K T = f with T = T0 on the sink, flux Q on the source, adiabatic elsewhere.
+"""Steady heat conduction: K T = f with T = T0 on the sink, flux Q on the source, adiabatic elsewhere
+or, with :func:`with_exchange`, losing q = h·T to the surroundings (:mod:`probe_fem.physics.exchange`).
 
 Works on any :class:`~probe_fem.mesh.core.Mesh` with named sets, so the analytic
 bars of the tests and the probe share one path.  Temperatures are rises above
@@ -8,7 +9,7 @@ the sink (K); conductivities are per element (W/(m·K)).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -32,6 +33,13 @@ class Problem:
     sensor: np.ndarray  # mean-over-sensor-volume functional (dimensionless weights)
     source_mean: np.ndarray  # mean-over-source-surface functional
     elements: P1Tets  # element geometry and CSR pattern, reused by every later assembly (mass, new k)
+    exchange: dict[str, sp.csr_matrix] = field(default_factory=dict)  # W/K per heat path to the surroundings
+    K_conduction: sp.csr_matrix | None = None  # K without the exchange (None: K has none)
+
+    @property
+    def conduction_K(self) -> sp.csr_matrix:
+        """The conduction part of :attr:`K` (W/K)."""
+        return self.K if self.K_conduction is None else self.K_conduction
 
     @cached_property
     def free(self) -> np.ndarray:
@@ -117,14 +125,25 @@ def assemble(
     )
 
 
+def with_exchange(prob: Problem, exchange: dict[str, sp.csr_matrix]) -> Problem:
+    """The problem with boundary exchange to the surroundings, one matrix per heat path (W/K), replacing
+    any it had: K = conduction + Σ exchange (temperatures are rises above the surroundings and the sink)."""
+    K0 = prob.conduction_K
+    if not exchange:
+        return replace(prob, K=K0, exchange={}, K_conduction=None)
+    K = K0 + sum(exchange.values(), sp.csr_matrix(K0.shape))
+    return replace(prob, K=K.tocsr(), exchange=dict(exchange), K_conduction=K0)
+
+
 @dataclass
 class SteadyResult:
     """Steady temperature rise and the heat balance."""
 
     T: np.ndarray  # K above the sink, per node
     heat_in: float  # W injected on the source
-    heat_out: float  # W leaving through the sink (reaction)
+    heat_out: float  # W leaving: through the sink (reaction) and every exchange path
     info: SolveInfo
+    heat_paths: dict[str, float] = field(default_factory=dict)  # W: "sink" and each exchange path
 
     @property
     def balance_error(self) -> float:
@@ -144,7 +163,8 @@ def solve(prob: Problem, f: np.ndarray | None = None, method: str = "auto") -> S
     else:
         T[free], info = solve_spd(prob.K_free.tocsr(), f[free], method=method)
     reaction = prob.K[prob.sink] @ T - f[prob.sink]
-    return SteadyResult(T=T, heat_in=float(f.sum()), heat_out=float(-reaction.sum()), info=info)
+    paths = {"sink": float(-reaction.sum())} | {name: float((H @ T).sum()) for name, H in prob.exchange.items()}
+    return SteadyResult(T=T, heat_in=float(f.sum()), heat_out=sum(paths.values()), info=info, heat_paths=paths)
 
 
 def dissipation(prob: Problem, T: np.ndarray, elements: np.ndarray) -> float:

@@ -1,0 +1,206 @@
+"""The probe's surroundings: boundary exchange against the fin solution, gas limits, heat balance, gaps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import coarse, raw_reference
+
+from probe_fem.design import DesignError
+from probe_fem.design.load import parse_design
+from probe_fem.mesh.bars import layered_bar
+from probe_fem.mesh.core import MICRON
+from probe_fem.physics import conduction
+from probe_fem.physics.exchange import exterior, heat_through, robin
+from probe_fem.physics.gas import GASES, gas_h, jump_coefficient, mean_free_path, radiation_h
+
+K_BAR, L_BAR = 150.0, 20.0  # W/(m·K), µm; cross-section 1 µm × 1 µm
+
+
+@pytest.fixture(scope="module")
+def bar():
+    mesh, _ = layered_bar(L_BAR, [1.0], size_um=0.25)
+    prob = conduction.assemble(mesh, np.full(mesh.n_elements, K_BAR), 1e-6, sensor="sensor")
+    outer = exterior(mesh.skfem.p, mesh.skfem.t)
+    return prob, outer
+
+
+def _fin(bar, h_of_face) -> tuple[conduction.Problem, conduction.SteadyResult, float]:
+    """Solve the bar with exchange ``h_of_face(outer) -> (mask, h per triangle)``; R at the heated end (K/W)."""
+    prob, outer = bar
+    keep, h = h_of_face(outer)
+    s = outer.select(keep)
+    H = robin(prob.K.shape[0], s, np.tile(h[keep], (3, 1)))
+    p = conduction.with_exchange(prob, {"lateral": H})
+    res = conduction.solve(p)
+    return p, res, float(p.source_mean @ res.T) / p.power
+
+
+def _fin_resistance(h: float, perimeter: float) -> float:
+    """Heated-end resistance of a fin with a sink at x = 0 and lateral loss h: tanh(mL) / (kAm)."""
+    area, length = MICRON**2, L_BAR * MICRON
+    m = math.sqrt(h * perimeter / (K_BAR * area))
+    return math.tanh(m * length) / (K_BAR * area * m)
+
+
+def _lateral(h: float):
+    return lambda outer: (np.abs(outer.normal[0]) < 0.5, np.full(outer.area.size, h))
+
+
+@pytest.mark.parametrize("h", [2.5e4, 9.4e4, 4e5])  # mL = 0.5, 1, 2
+def test_a_bar_with_lateral_exchange_is_the_fin_solution(bar, h):
+    _, res, r_end = _fin(bar, _lateral(h))
+    assert r_end == pytest.approx(_fin_resistance(h, 4 * MICRON), rel=5e-3)
+    assert res.balance_error < 1e-9  # sink + exchange = input
+    assert res.heat_paths["lateral"] > 0
+
+
+def test_without_exchange_the_fin_is_the_adiabatic_bar(bar):
+    _, _, r_end = _fin(bar, _lateral(1e-6))
+    assert r_end == pytest.approx(L_BAR * MICRON / (K_BAR * MICRON**2), rel=5e-3)
+    prob, _ = bar
+    assert conduction.with_exchange(prob, {}).K is prob.K  # no exchange: the conduction matrix itself
+
+
+def test_outward_normals_and_areas_of_the_exterior(bar):
+    _, outer = bar
+    assert outer.area.sum() == pytest.approx((4 * L_BAR + 2) * MICRON**2, rel=1e-12)
+    centre = np.array([L_BAR / 2, 0.5, 0.5]) * MICRON
+    out = np.einsum("ij,ij->j", outer.normal, outer.midpoints.mean(axis=1) - centre[:, None])
+    assert (out > 0).all()
+
+
+def test_heat_through_an_exchange_is_the_surface_integral_of_h_T(bar):
+    """1ᵀ H T = ∫ h T dS: for T = x (linear) on the top face z = 1 µm, h uniform: h · ∫ x dS = h · L²/2 · 1 µm."""
+    prob, outer = bar
+    top = outer.normal[2] > 0.5
+    H = robin(prob.K.shape[0], outer.select(top), np.full((3, int(top.sum())), 7.0))
+    T = prob.mesh.skfem.p[0].copy()
+    assert heat_through(H, T) == pytest.approx(7.0 * (L_BAR * MICRON) ** 2 / 2 * MICRON, rel=1e-12)
+
+
+def test_gas_limits_free_molecular_and_continuum():
+    air, gap = GASES["air"], np.array([1e-6])
+    # free-molecular (λ ≫ g): linear in pressure
+    low = [gas_h(air, gap, p, 300.0, 0.9)[0] for p in (1e-2, 2e-2)]
+    assert low[1] / low[0] == pytest.approx(2.0, rel=1e-6)
+    # continuum (λ ≪ g): independent of pressure, k/g
+    high = gas_h(air, gap, 1e7, 300.0, 0.9)[0]
+    assert high == pytest.approx(air.k_W_mK / 1e-6, rel=5e-3)
+    assert gas_h(air, gap, 0.0, 300.0, 0.9)[0] == 0.0
+    assert mean_free_path(air, 101325.0, 300.0) == pytest.approx(68e-9, rel=0.05)  # textbook 68 nm
+    assert jump_coefficient(air, 0.9) == pytest.approx(2.0, rel=0.01)
+    assert radiation_h(1.0, 300.0) == pytest.approx(6.12, rel=1e-3)
+
+
+def test_continuum_gas_under_a_plate_is_conduction_across_the_gap(bar):
+    """The bar's top face 1 µm below a plane at the sink's temperature, at 100 bar: the fin with h = k/g."""
+    air, g = GASES["air"], 1e-6
+    top = lambda outer: (outer.normal[2] > 0.5, gas_h(air, np.full(outer.area.size, g), 1e7, 300.0, 0.9))  # noqa: E731
+    _, _, r_end = _fin(bar, top)
+    assert r_end == pytest.approx(_fin_resistance(air.k_W_mK / g, MICRON), rel=6e-3)
+
+
+# ----- the probe -----
+
+
+def tiny_in(environment: dict | None):
+    raw = coarse(raw_reference())
+    if environment is not None:
+        raw["environment"] = environment
+    return parse_design(raw, "tiny-env")
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    from probe_fem.model.steady import build_model
+
+    cache = str(tmp_path_factory.mktemp("env-cache"))
+    envs = {
+        "none": None,
+        "quiet": {"pressure_Pa": 0.0, "radiation": False},
+        "uhv": {"pressure_Pa": 0.0},
+        "atm": {"pressure_atm": 1.0, "sample": {"tilt_deg": 12.0}},
+        "fm1": {"pressure_Pa": 1e-3, "sample": {"tilt_deg": 12.0}, "radiation": False},
+        "fm2": {"pressure_Pa": 2e-3, "sample": {"tilt_deg": 12.0}, "radiation": False},
+    }
+    return {name: build_model(tiny_in(env), 1.0, cache=cache) for name, env in envs.items()}
+
+
+def _steady(model):
+    from probe_fem.model.steady import solve_steady
+
+    return solve_steady(model)[0]
+
+
+def test_a_design_without_environment_is_todays_vacuum_model_bit_for_bit(tiny_models):
+    none, quiet = _steady(tiny_models["none"]), _steady(tiny_models["quiet"])
+    assert not tiny_models["none"].problem.exchange
+    assert quiet.R_P == none.R_P  # bitwise: an environment that exchanges nothing adds nothing
+    assert none.heat_paths == {"sink": pytest.approx(none.heat_in, rel=1e-12)}
+
+
+def test_heat_balance_with_every_path(tiny_models):
+    r = _steady(tiny_models["atm"])
+    assert set(r.heat_paths) == {"sink", "gas to the sample", "gas to the surroundings", "radiation"}
+    assert r.balance_error < 1e-9
+    assert r.breakdown_error < 1e-9  # energy identity with ∫ h T² dS
+    assert all(v > 0 for v in r.heat_paths.values())
+    assert r.R_P < _steady(tiny_models["none"]).R_P  # heat that leaves on the way never reaches the junction
+
+
+def test_radiation_alone_lowers_R_P_by_what_its_conductance_predicts(tiny_models):
+    """Second method: the radiated fraction ≈ G_rad·⟨T⟩_surface / Q, and R_P falls by at most that fraction."""
+    none, uhv = _steady(tiny_models["none"]), _steady(tiny_models["uhv"])
+    share = uhv.heat_paths["radiation"] / uhv.heat_in
+    assert 0 < 1 - uhv.R_P / none.R_P <= share * 1.0001
+    assert 1e-7 < share < 1e-3  # a 17 µm SiN lever at ε ≈ 0.3: ~1e-5 of the heat
+
+
+def test_free_molecular_gas_loss_is_linear_in_pressure(tiny_models):
+    q1, q2 = (_steady(tiny_models[k]).heat_paths for k in ("fm1", "fm2"))
+    for path in ("gas to the sample", "gas to the surroundings"):
+        assert q2[path] / q1[path] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_the_gap_is_the_distance_to_the_tilted_sample_plane(tiny_models):
+    from probe_fem.model.environment import exposed_surface, sample_direction
+
+    model = tiny_models["atm"]
+    d = model.design
+    ex = exposed_surface(d, model.probe, model.problem.sink)
+    assert ex.gap.min() == pytest.approx(0.0, abs=1e-12)  # the plane touches the apex
+    # the body's top face near the root: g = (z_apex − z)·cosθ + (x_apex − x)·sinθ
+    top = (ex.surface.normal[2] > 0.99) & (ex.surface.midpoints[0].mean(axis=0) < 3e-6) & ex.to_sample
+    assert top.any()
+    lay = model.probe.layout
+    apex = np.array([lay.x_tip, 0.0, lay.z_apex]) * MICRON
+    n = sample_direction(12.0)
+    expected = np.einsum("i,iqf->qf", n, apex[:, None, None] - ex.surface.midpoints[:, :, top])
+    assert np.allclose(ex.gap[:, top], expected, atol=0.05 * MICRON)  # the apex cap's own height aside
+
+
+def test_the_loader_refuses_what_the_environment_cannot_model():
+    raw = coarse(raw_reference())
+    del raw["materials"]["au_film"]["emissivity"]
+    raw["environment"] = {"pressure_mbar": 1.0, "sample": {"tilt_deg": 40.0}}
+    with pytest.raises(DesignError) as caught:
+        parse_design(raw, "bad-env")
+    text = str(caught.value)
+    assert "materials.au_film.emissivity: missing" in text
+    assert "environment.sample.tilt_deg = 40.0: the tip's flank would touch the sample" in text
+    raw["environment"] = {"pressure_Pa": -1.0}
+    with pytest.raises(DesignError, match="environment.pressure_Pa"):
+        parse_design(raw, "bad-env")
+
+
+def test_pressure_units_convert_to_pascal():
+    d = tiny_in({"pressure_Torr": 760.0, "radiation": False})
+    assert d.environment is not None and d.environment.pressure_Pa == pytest.approx(101325.0, rel=1e-12)
+    from probe_fem.units import parse_pressure
+
+    assert parse_pressure("1atm") == 101325.0 and parse_pressure("1e-3 mbar") == pytest.approx(0.1)
+    with pytest.raises(Exception, match="allowed"):
+        parse_pressure("2 bar")
