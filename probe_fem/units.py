@@ -29,7 +29,7 @@ def split_pressure(key: str) -> tuple[str, str] | None:
 
 
 def _si_twin(key: str) -> tuple[str, str, str] | None:
-    """(stem, unit, SI key) of a unit-suffixed key: ``height_um`` → ``height_m``, ``pressure_mbar`` → ``pressure_Pa``."""
+    """(stem, unit, SI key) of a unit-suffixed key: ``height_um`` → ``height_m``, ``p_mbar`` → ``p_Pa``."""
     if parsed := split_unit(key):
         return parsed[0], parsed[1], f"{parsed[0]}_m"
     if parsed := split_pressure(key):
@@ -123,8 +123,8 @@ def to_si_checked(
 
 
 def _to_si(value: Any, unit: str) -> Any:
-    """A length in metres or a pressure in pascals; a value of the wrong type (a quoted number, true, a table) is kept, so the
-    validation names it as the user wrote it: "body.length_um = '5': not a number"."""
+    """A length in metres or a pressure in pascals; a value of the wrong type (a quoted number, true, a table) is
+    kept, so the validation names it as the user wrote it: "body.length_um = '5': not a number"."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return value
     try:

@@ -192,7 +192,7 @@ def test_the_loader_refuses_what_the_environment_cannot_model():
     assert "materials.au_film.emissivity: missing" in text
     assert "environment.sample.tilt_deg = 40.0: the tip's flank would touch the sample" in text
     raw["environment"] = {"pressure_Pa": -1.0}
-    with pytest.raises(DesignError, match="environment.pressure_Pa"):
+    with pytest.raises(DesignError, match=r"environment\.pressure_Pa"):
         parse_design(raw, "bad-env")
 
 

@@ -55,7 +55,7 @@ def exposed_surface(design: Design, pm: ProbeMesh, sink: np.ndarray) -> ExposedS
     assert env is not None, "a design without [environment] has no exchange"
     m = pm.mesh.skfem
     outer = exterior(m.p, m.t)
-    on_sink = np.isin(outer.tri, sink).all(axis=0)
+    on_sink = np.asarray(np.isin(outer.tri, sink).all(axis=0), dtype=bool)
     s = outer.select(~on_sink)
     names, index = element_materials(design, pm)
     eps = np.array([design.materials[n].emissivity or 0.0 for n in names])[index] if env.radiation else None
