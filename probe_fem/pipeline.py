@@ -164,6 +164,11 @@ def calibrate(
         MeshError, SolverError: meshing or a solve failed.
     """
     d = design if isinstance(design, Design) else load_design(design)
+    if accuracy is not None and d.environment is not None:
+        raise InputError(
+            f"accuracy = {accuracy:g} with [environment]: the a-posteriori estimate covers surfaces without "
+            "exchange only; calibrate without accuracy (the 2× mesh comparison gives the FEM uncertainty)"
+        )
     stages = progress if isinstance(progress, Stages) else Stages(quiet=not progress)
     folder = checked_cache(default_cache()) if cache == DEFAULT_CACHE else cache
     ad = None

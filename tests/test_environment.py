@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
-from conftest import coarse, raw_reference
+from conftest import TINY_SIZES, coarse, coarse_design_file, raw_reference
 
 from probe_fem.design import DesignError
 from probe_fem.design.load import parse_design
@@ -204,3 +205,49 @@ def test_pressure_units_convert_to_pascal():
     assert parse_pressure("1atm") == 101325.0 and parse_pressure("1e-3 mbar") == pytest.approx(0.1)
     with pytest.raises(Exception, match="allowed"):
         parse_pressure("2 bar")
+
+
+def test_the_pressure_sweep_reuses_one_model_and_finds_the_good_enough_vacuum(tmp_path):
+    from probe_fem.studies.environment import log_pressures, pressure_sweep
+
+    d = tiny_in({"sample": {"tilt_deg": 12.0}})
+    sweep = pressure_sweep(d, log_pressures(1e-2, 1e5, 1), cache=str(tmp_path))
+    changes = [sweep.change(p) for p in sweep.points]
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(changes))  # more gas, more heat lost on the way
+    assert abs(changes[0]) < 1e-5  # 0.01 Pa: UHV
+    p0 = sweep.good_vacuum_Pa
+    assert p0 is not None and 10 < p0 < 1e4
+    # free-molecular regime: the change is linear in p, so 0.1 % is reached at p_1 · 1e-3 / change(p_1)
+    low = sweep.points[2]  # 1 Pa
+    assert p0 == pytest.approx(low.pressure_Pa * 1e-3 / abs(sweep.change(low)), rel=0.1)
+    for p in (sweep.uhv, *sweep.points):
+        assert sum(p.shares.values()) == pytest.approx(1.0, abs=1e-12)
+    atm = sweep.points[-1]
+    assert atm.tau1_s < sweep.uhv.tau1_s  # an extra path to the surroundings shortens the slow mode
+
+
+def test_calibrate_at_a_pressure_records_the_environment(tmp_path, capsys):
+    from probe_fem.calibration import Calibration
+    from probe_fem.cli.main import main
+
+    design = coarse_design_file(tmp_path / "tiny.toml", *TINY_SIZES)
+    calib = tmp_path / "cal.json"
+    argv = [
+        "calibrate",
+        str(design),
+        "--quiet",
+        "--pressure",
+        "1atm",
+        "--out",
+        str(tmp_path / "o"),
+        "--calib",
+        str(calib),
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "environment: air at 1.01e+05 Pa" in out
+    cal = Calibration.load(calib)
+    assert cal.environment is not None and cal.environment.pressure_Pa == 101325.0
+    assert cal.environment.heat_shares["sink"] < 1.0
+    assert main([*argv, "--accuracy", "1%"]) == 2  # the a-posteriori estimate has no exchange terms: refused
+    assert "accuracy" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import coarse, raw_reference
 
-from probe_fem.calibration.schema import Calibration, CalibrationError
+from probe_fem.calibration.schema import SCHEMA_VERSION, Calibration, CalibrationError
 from probe_fem.design.load import parse_design
 from probe_fem.design.schema import DesignError
 from probe_fem.mesh.bars import layered_bar
@@ -131,7 +131,7 @@ def test_resistive_calibration_file_and_its_refusals(resistive_run, tmp_path):
     assert r.self_f_3dB_Hz is not None and r.self_f_3dB_Hz > 0
     path = cal.save(tmp_path / "r.json")
     again = Calibration.load(path)
-    assert again.resistor == cal.resistor and again.schema_version == "1.3"
+    assert again.resistor == cal.resistor and again.schema_version == SCHEMA_VERSION
     with pytest.raises(CalibrationError, match="resistive probe"):
         again.require_S_TC()
     argv = ["simulate", "--calibration", str(path), "--out", str(tmp_path / "t.npz"), "--quiet"]

@@ -13,6 +13,7 @@ from probe_fem.calibration.schema import (
     AdaptiveMesh,
     Calibration,
     Dynamics,
+    EnvironmentRecord,
     Junction,
     MeshSummary,
     Modulation,
@@ -106,6 +107,7 @@ def build(
         S_TC=_seebeck(design) if design.resistor is None else None,
         thermocouple_resistance_ohm=None if sensor is None else sensor.thermocouple_ohm,
         resistor=None if sensor is None or sensor.fine is None else _resistor(sensor),
+        environment=environment_record(design, report),
         dynamics=None if dynamics is None else _dynamics(dynamics),
         network=network_summary(report.R_apex, report.R_P, net) if network else None,
         mesh=MeshSummary(
@@ -118,6 +120,23 @@ def build(
             adaptive=None if adaptive is None else _adaptive(adaptive),
         ),
         software=software or software_versions(),
+    )
+
+
+def environment_record(design: Design, report: SteadyReport) -> EnvironmentRecord | None:
+    """The surroundings of a design with [environment], with the heat's shares per path from ``report``."""
+    env = design.environment
+    if env is None:
+        return None
+    return EnvironmentRecord(
+        pressure_Pa=env.pressure_Pa,
+        gas=env.gas,
+        accommodation=env.accommodation,
+        temperature_K=design.sink.temperature_K,
+        radiation=env.radiation,
+        sample_tilt_deg=None if env.sample is None else env.sample.tilt_deg,
+        surroundings_length_m=design.surroundings_length,
+        heat_shares={k: v / report.heat_out for k, v in report.heat_paths.items()},
     )
 
 

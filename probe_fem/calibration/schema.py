@@ -28,7 +28,7 @@ from probe_fem.errors import InputError
 from probe_fem.io import parse_json, read_text
 from probe_fem.physics.pole_residue import PoleResidue
 
-SCHEMA_VERSION = "1.3"  # 1.1: dynamics.transfer_function; 1.2: mesh.adaptive; 1.3: sensor, resistor (older files load)
+SCHEMA_VERSION = "1.4"  # 1.1: transfer_function; 1.2: mesh.adaptive; 1.3: sensor, resistor; 1.4: environment
 VERSION = r"^[0-9]{1,4}\.[0-9]{1,4}$"  # major.minor in ASCII digits ("².0" is not one)
 
 
@@ -244,6 +244,28 @@ class Resistor(_Strict):
         return self
 
 
+class EnvironmentRecord(_Strict):
+    """The surroundings a calibration holds for (schema 1.4; absent: vacuum, heat leaves through the root only)."""
+
+    pressure_Pa: float = Field(ge=0, le=1e7)
+    gas: Literal["air", "N2", "He", "Ar"]
+    accommodation: float = Field(gt=0, le=1)
+    temperature_K: float = Field(gt=0, le=2000, description="surroundings and sample (= the sink's)")
+    radiation: bool
+    sample_tilt_deg: float | None = Field(default=None, ge=0, le=45, description="None: no sample")
+    surroundings_length_m: float = Field(gt=0, le=0.1)
+    heat_shares: dict[str, float] = Field(description="share of the apex heat per path: sink, gas, radiation")
+
+    @model_validator(mode="after")
+    def _shares(self) -> EnvironmentRecord:
+        total = sum(self.heat_shares.values())
+        _check(
+            all(0 <= v <= 1 for v in self.heat_shares.values()) and abs(total - 1) <= 1e-6,
+            f"environment.heat_shares: each in [0, 1] and summing to 1 (they sum to {total:.9g})",
+        )
+        return self
+
+
 PHYSICAL_RANGE = {  # what a thermocouple probe can have; outside, a file is wrong, not a probe
     "R_P": (1.0, 1e12, "K/W"),
     "R_P_fem": (1.0, 1e12, "K/W"),
@@ -270,6 +292,7 @@ class Calibration(_Strict):
         description="leg to leg at the root, from the FEM (1.3; when resistivities are given)",
     )
     resistor: Resistor | None = Field(default=None, description="resistive probes only (required there)")
+    environment: EnvironmentRecord | None = Field(default=None, description="1.4; absent: vacuum, no radiation")
     dynamics: Dynamics | None = None
     network: Network | None = None
     mesh: MeshSummary
@@ -405,6 +428,8 @@ class Calibration(_Strict):
             rows += [(n, q.value, q.uncertainty, q.unit) for n, q in (("R_e", r.R_e), ("R_self", r.R_self))]
             rows += [("R_apex_self", r.R_apex_self.value, r.R_apex_self.uncertainty, r.R_apex_self.unit)]
             rows += [("tcr", r.tcr_per_K, 0.0, "1/K"), ("R_tip_over_R_self", r.R_tip_over_R_self, 0.0, "1")]
+        if self.environment is not None:
+            rows += [("pressure", self.environment.pressure_Pa, 0.0, "Pa")]
         if self.dynamics:
             d = self.dynamics
             rows += [

@@ -48,6 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--verify-step", action="store_true", help="also step the full model in time (BDF2) as a check")
     c.add_argument(
+        "--pressure",
+        type=pressure,
+        default=None,
+        help="gas pressure with its unit (Pa, kPa, mbar, Torr, atm), e.g. 1atm: the design's [environment] at "
+        "this pressure, or air (accommodation 0.9, radiation, no sample) if it has none",
+    )
+    c.add_argument(
         "--accuracy",
         type=accuracy,
         default=None,
@@ -129,6 +136,10 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     from probe_fem.mesh.cache import checked_cache, default_cache
     from probe_fem.pipeline import calibrate
 
+    if args.pressure is not None:
+        from probe_fem.model.environment import with_pressure
+
+        design = with_pressure(design, args.pressure)
     out, calib = _outputs(args, design)
     cache = None if args.no_cache else checked_cache(default_cache())
     stages = Stages(quiet=args.quiet)
@@ -163,6 +174,13 @@ def cmd_calibrate(args: argparse.Namespace, design: Design, console: Console) ->
     )
     if cal.thermocouple_resistance_ohm is not None:
         console.print(f"thermocouple resistance (legs, from the FEM): {cal.thermocouple_resistance_ohm:,.1f} Ω")
+    if cal.environment is not None:
+        e = cal.environment
+        sample = "no sample" if e.sample_tilt_deg is None else f"sample in contact, tilt {e.sample_tilt_deg:g}°"
+        console.print(
+            f"environment: {e.gas} at {e.pressure_Pa:.3g} Pa, {sample}, radiation {'on' if e.radiation else 'off'}; "
+            + ", ".join(f"{k} {v:.3%}" for k, v in e.heat_shares.items())
+        )
     if run.adaptive is not None:
         _print_adaptive(console, run)
     for path in files:
@@ -363,6 +381,22 @@ def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -
     return 0 if v.ok else 1
 
 
+def pressure(text: str) -> float:
+    """argparse type: a pressure with its unit, in Pa."""
+    from probe_fem.errors import InputError
+    from probe_fem.units import parse_pressure
+
+    try:
+        return parse_pressure(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _paths(r: SteadyReport) -> dict[str, float]:
+    """The heat's paths out (W) of a probe with exchange to its surroundings; empty for the root alone."""
+    return r.heat_paths if len(r.heat_paths) > 1 else {}
+
+
 def _print_report(console: Console, design: Design, r: SteadyReport) -> None:
     dev = (r.R_P - PUBLISHED_RP) / PUBLISHED_RP
     rows = [
@@ -372,6 +406,7 @@ def _print_report(console: Console, design: Design, r: SteadyReport) -> None:
         ("R_apex = ΔT_apex / Q_P", f"{r.R_apex:,.1f}", "K/W"),
         (f"ΔT_TC at Q_P = {r.power:g} W", f"{r.dT_tc * 1e3:.4f}", "mK"),
         ("heat balance |out − in| / in", f"{r.balance_error:.1e}", ""),
+        *[(f"heat out: {k}", f"{v / r.heat_out:.4%}", "of Q_P") for k, v in _paths(r).items()],
         *[(f"R share: {k}", f"{v:,.1f}", "K/W") for k, v in r.breakdown.items()],
         ("shares sum vs R_apex (rel. error)", f"{r.breakdown_error:.1e}", ""),
         ("mesh", f"{r.dofs:,} dofs / {r.elements:,} tets", ""),

@@ -13,7 +13,7 @@ import sys
 from rich.console import Console
 
 from probe_fem._version import __version__
-from probe_fem.cli import analysis, calibrate, compare, junction, plan, studies
+from probe_fem.cli import analysis, calibrate, compare, environment, junction, plan, studies
 from probe_fem.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, error
 from probe_fem.design import load_design
 from probe_fem.errors import InputError, ProbeFemError
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     p.add_argument("--version", action="version", version=f"probe-fem {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for module in (calibrate, analysis, plan, junction, compare, studies):
+    for module in (calibrate, environment, analysis, plan, junction, compare, studies):
         module.add_parser(sub)
     return p
 

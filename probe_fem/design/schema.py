@@ -258,6 +258,13 @@ class Design(_Section):
 
     # ----- derived geometry (metres, radians) -----
     @property
+    def surroundings_length(self) -> float:
+        """Gas gap (m) from faces that do not face a sample to the surroundings: the environment's
+        ``surroundings_length``, or the body's width."""
+        given = self.environment.surroundings_length_m if self.environment is not None else None
+        return given or self.body.width_m
+
+    @property
     def stack_thickness(self) -> float:
         """Thermocouple + insulator + electrode thickness, m."""
         return self.thermocouple.thickness_m + self.insulator.thickness_m + self.electrode.thickness_m

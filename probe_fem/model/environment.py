@@ -59,7 +59,7 @@ def exposed_surface(design: Design, pm: ProbeMesh, sink: np.ndarray) -> ExposedS
     s = outer.select(~on_sink)
     names, index = element_materials(design, pm)
     eps = np.array([design.materials[n].emissivity or 0.0 for n in names])[index] if env.radiation else None
-    far = env.surroundings_length_m or design.body.width_m
+    far = design.surroundings_length
     gap = np.full(s.midpoints.shape[1:], far)
     to_sample = np.zeros(s.area.size, dtype=bool)
     if env.sample is not None:

@@ -1,4 +1,4 @@
-"""Figures of a study: histograms of the propagated outputs, Sobol' sensitivity bars, sweep curves."""
+"""Figures of a study: histograms of the propagated outputs, Sobol' sensitivity bars, sweep curves, pressure sweeps."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from probe_fem.plots.base import new_figure, save_figure
+from probe_fem.studies.environment import PressureSweep
 from probe_fem.studies.sensitivity import SobolResult
 
 _DPI = 120  # as the study figures always were
@@ -99,3 +100,29 @@ def plot_sweep(
 ) -> Path:
     """:func:`figure_sweep` written to ``target`` (PNG)."""
     return save_figure(figure_sweep(X, names, outputs, title), target, dpi=_DPI)
+
+
+def figure_pressure_sweep(sweep: PressureSweep) -> Figure:
+    """R_P relative to UHV and τ₁ (top), and the share of the apex heat per path (bottom), against pressure."""
+    p = np.array([pt.pressure_Pa for pt in sweep.points])
+    fig, (top, bottom) = new_figure((6.4, 5.6), 2, 1, sharex=True)
+    top.semilogx(p, [100 * sweep.change(pt) for pt in sweep.points], "o-", label="R_P − R_P,UHV (%)")
+    top.semilogx(p, [100 * (pt.tau1_s / sweep.uhv.tau1_s - 1) for pt in sweep.points], "s--", label="τ₁ − τ₁,UHV (%)")
+    if sweep.good_vacuum_Pa is not None:
+        top.axvline(sweep.good_vacuum_Pa, color="grey", lw=0.8)
+        top.annotate(f" {sweep.tolerance:.1%} at {sweep.good_vacuum_Pa:.3g} Pa", (sweep.good_vacuum_Pa, 0), fontsize=8)
+    top.set_ylabel("change from UHV (%)")
+    top.legend(fontsize=8)
+    top.set_title(f"{sweep.design}: R_P,UHV = {sweep.uhv.R_P:,.0f} K/W, τ₁,UHV = {sweep.uhv.tau1_s * 1e6:.3g} µs")
+    for name in sweep.points[0].shares:
+        bottom.loglog(p, [max(pt.shares[name], 1e-9) for pt in sweep.points], "o-", label=name)
+    bottom.set_xlabel("pressure (Pa)")
+    bottom.set_ylabel("share of the apex heat")
+    bottom.set_ylim(1e-7, 1.5)
+    bottom.legend(fontsize=8)
+    return fig
+
+
+def plot_pressure_sweep(sweep: PressureSweep, target: str | Path) -> Path:
+    """:func:`figure_pressure_sweep` as a PNG."""
+    return save_figure(figure_pressure_sweep(sweep), target)
