@@ -251,3 +251,27 @@ def test_calibrate_at_a_pressure_records_the_environment(tmp_path, capsys):
     assert cal.environment.heat_shares["sink"] < 1.0
     assert main([*argv, "--accuracy", "1%"]) == 2  # the a-posteriori estimate has no exchange terms: refused
     assert "accuracy" in capsys.readouterr().err
+
+
+def test_a_study_point_varies_the_environment_like_any_key():
+    """Pressure, accommodation and an emissivity are keys of the design file: a study point sets them, the mesh
+    stays (the environment is not geometry), and more gas lowers R_P."""
+    from probe_fem.studies.evaluate import evaluate_point
+
+    raw = coarse(raw_reference())
+    raw["environment"] = {"pressure_Pa": 1.0, "accommodation": 0.9, "sample": {"tilt_deg": 12.0}}
+    rows = [
+        evaluate_point(raw, over, 1.0, 2)
+        for over in (
+            {"environment.pressure_Pa": 1.0},
+            {"environment.pressure_Pa": 1e4},
+            {"environment.pressure_Pa": 1e4, "environment.accommodation": 0.3},
+            {"environment.pressure_Pa": 1e4, "materials.sin_lpcvd.emissivity": 0.9},
+        )
+    ]
+    assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    low, high, poor, bright = (r["R_P_K_per_W"] for r in rows)
+    assert high < low  # more gas, more heat lost before the junction
+    assert high < poor < low  # a lower accommodation coefficient conducts less
+    assert bright < high
+    assert len({r["design_fingerprint"] for r in rows}) == 4
