@@ -7,6 +7,7 @@ import math
 from scipy import constants as _c
 
 K_B: float = _c.k  # Boltzmann constant, J/K
+AVOGADRO: float = _c.Avogadro  # 1/mol
 H_PLANCK: float = _c.h  # Planck constant, J·s
 E_CHARGE: float = _c.e  # elementary charge, C
 SIGMA_SB: float = _c.Stefan_Boltzmann  # W/(m²·K⁴)

@@ -36,10 +36,12 @@ def draw(
     shape: str | None = None,
     legs: str | None = None,
     small: bool = False,
+    environment: bool = False,
 ) -> dict:
     """A raw design (as parsed TOML) for the given (or a random) planform × tip shape × leg layout.
 
-    ``small``: bodies up to 40 µm long and tips up to 5 µm high (meshes of seconds, for the default tests)."""
+    ``small``: bodies up to 40 µm long and tips up to 5 µm high (meshes of seconds, for the default tests).
+    ``environment``: also draw an [environment] (after the geometry, so the geometry of a seed is the same)."""
     raw = tomllib.loads(embedded_design_path().read_text(encoding="utf-8"))
     out: dict[str, Any] = {k: copy.deepcopy(raw[k]) for k in ("materials", "source", "sink")}
     planform = planform or rng.choice(PLANFORMS)
@@ -54,7 +56,23 @@ def draw(
     out["body"] = _body(rng, planform, out["tip"], out["thermocouple"], 40.0 if small else 250.0)
     wide = out["body"].get("arm_width_um", out["body"]["width_um"])
     out["electrode"] = {"thickness_nm": films["el"], "material": "au_film", "width_um": _lin(rng, 0.4, 0.95) * wide}
+    if environment:
+        out["environment"] = _environment(rng)
     return out
+
+
+def _environment(rng: random.Random) -> dict:
+    """Gas at a pressure from UHV to 2 atm in a random unit, a random accommodation, radiation, often a sample."""
+    unit, factor = rng.choice([("Pa", 1.0), ("mbar", 100.0), ("Torr", 101325.0 / 760.0), ("atm", 101325.0)])
+    env: dict[str, Any] = {
+        f"pressure_{unit}": _log(rng, 1e-4, 2e5) / factor,
+        "gas": rng.choice(["air", "N2", "He", "Ar"]),
+        "accommodation": _lin(rng, 0.2, 1.0),
+        "radiation": rng.random() < 0.8,
+    }
+    if rng.random() < 0.6:
+        env["sample"] = {"tilt_deg": _lin(rng, 0.0, 20.0)}
+    return env
 
 
 def _tip(rng: random.Random, shape: str, stack_nm: float, highest_um: float) -> dict:

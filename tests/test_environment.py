@@ -15,7 +15,7 @@ from probe_fem.mesh.bars import layered_bar
 from probe_fem.mesh.core import MICRON
 from probe_fem.physics import conduction
 from probe_fem.physics.exchange import exterior, heat_through, robin
-from probe_fem.physics.gas import GASES, gas_h, jump_coefficient, mean_free_path, radiation_h
+from probe_fem.physics.gas import GASES, free_molecular_h, gas_h, jump_coefficient, mean_free_path, radiation_h
 
 K_BAR, L_BAR = 150.0, 20.0  # W/(m·K), µm; cross-section 1 µm × 1 µm
 
@@ -94,6 +94,16 @@ def test_gas_limits_free_molecular_and_continuum():
     assert mean_free_path(air, 101325.0, 300.0) == pytest.approx(68e-9, rel=0.05)  # textbook 68 nm
     assert jump_coefficient(air, 0.9) == pytest.approx(2.0, rel=0.01)
     assert radiation_h(1.0, 300.0) == pytest.approx(6.12, rel=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(GASES))
+@pytest.mark.parametrize("a", [0.3, 0.9, 1.0])
+def test_the_low_pressure_limit_is_kinetic_theorys_free_molecular_conductance(name, a):
+    """k/(2βλ) (conductivity, Prandtl number, collision diameter) against a/(2 − a)·(γ+1)/(γ−1)·p·√(k_B/8πmT)
+    (molecular mass): two routes through the gas data agree within 2.2 % for all four gases."""
+    gas = GASES[name]
+    jump = gas_h(gas, np.array(0.0), 1.0, 300.0, a)
+    assert float(jump) == pytest.approx(free_molecular_h(gas, 1.0, 300.0, a), rel=0.03)
 
 
 def test_continuum_gas_under_a_plate_is_conduction_across_the_gap(bar):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probe_fem.constants import K_B, SIGMA_SB
+from probe_fem.constants import AVOGADRO, K_B, SIGMA_SB
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,17 @@ def gas_h(gas: Gas, gap_m: np.ndarray, pressure_Pa: float, temperature_K: float,
     if math.isinf(lam):
         return np.zeros_like(np.asarray(gap_m, dtype=float))
     return gas.k_W_mK / (np.asarray(gap_m, dtype=float) + 2 * jump_coefficient(gas, accommodation) * lam)
+
+
+def free_molecular_h(gas: Gas, pressure_Pa: float, temperature_K: float, accommodation: float) -> float:
+    """Kinetic theory's conductance per area between two plates with no collisions between them, W/(m²·K):
+    a/(2 − a) · (γ + 1)/(γ − 1) · p · √(k_B / (8π m T)) (molecular flux × energy carried per kelvin).
+
+    A second method for :func:`gas_h`'s low-pressure limit k/(2βλ), which comes from the conductivity
+    and the collision diameter instead of the molecular mass."""
+    m = gas.molar_mass_kg_mol / AVOGADRO
+    a, g = accommodation, gas.gamma
+    return a / (2 - a) * (g + 1) / (g - 1) * pressure_Pa * math.sqrt(K_B / (8 * math.pi * m * temperature_K))
 
 
 def radiation_h(emissivity: np.ndarray | float, temperature_K: float) -> np.ndarray:
