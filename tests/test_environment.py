@@ -155,7 +155,7 @@ def test_a_design_without_environment_is_todays_vacuum_model_bit_for_bit(tiny_mo
 
 def test_heat_balance_with_every_path(tiny_models):
     r = _steady(tiny_models["atm"])
-    assert set(r.heat_paths) == {"sink", "gas to the sample", "gas to the surroundings", "radiation"}
+    assert set(r.heat_paths) == {"sink", "gas_to_sample", "gas_to_surroundings", "radiation"}
     assert r.balance_error < 1e-9
     assert r.breakdown_error < 1e-9  # energy identity with ∫ h T² dS
     assert all(v > 0 for v in r.heat_paths.values())
@@ -172,7 +172,7 @@ def test_radiation_alone_lowers_R_P_by_what_its_conductance_predicts(tiny_models
 
 def test_free_molecular_gas_loss_is_linear_in_pressure(tiny_models):
     q1, q2 = (_steady(tiny_models[k]).heat_paths for k in ("fm1", "fm2"))
-    for path in ("gas to the sample", "gas to the surroundings"):
+    for path in ("gas_to_sample", "gas_to_surroundings"):
         assert q2[path] / q1[path] == pytest.approx(2.0, rel=1e-3)
 
 
@@ -285,3 +285,36 @@ def test_a_study_point_varies_the_environment_like_any_key():
     assert high < poor < low  # a lower accommodation coefficient conducts less
     assert bright < high
     assert len({r["design_fingerprint"] for r in rows}) == 4
+
+
+def test_the_calibration_file_refuses_shares_that_do_not_add_up(tmp_path):
+    import json
+
+    from probe_fem.calibration import Calibration, CalibrationError
+    from probe_fem.calibration.schema import embedded_calibration_path
+
+    data = json.loads(embedded_calibration_path().read_text())
+    data["environment"] = {
+        "pressure_Pa": 101325.0,
+        "gas": "air",
+        "accommodation": 0.9,
+        "temperature_K": 300.0,
+        "radiation": True,
+        "sample_tilt_deg": 12.0,
+        "surroundings_length_m": 1.2e-5,
+        "heat_shares": {"sink": 0.9, "gas_to_sample": 0.07, "gas_to_surroundings": 0.02, "radiation": 0.01},
+    }
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(data))
+    assert Calibration.load(good).environment.heat_shares["sink"] == 0.9
+    rows = dict((name, value) for name, value, _, _ in Calibration.load(good).rows())
+    assert rows["pressure"] == 101325.0 and rows["heat_share_gas_to_sample"] == 0.07
+    data["environment"]["heat_shares"]["sink"] = 0.5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(CalibrationError, match=r"heat_shares: each in \[0, 1\] and summing to 1"):
+        Calibration.load(bad)
+    data["environment"]["heat_shares"] = {"sink": 1.0, "convection": 0.0}
+    bad.write_text(json.dumps(data))
+    with pytest.raises(CalibrationError, match="convection"):
+        Calibration.load(bad)

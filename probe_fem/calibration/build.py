@@ -128,15 +128,17 @@ def environment_record(design: Design, report: SteadyReport) -> EnvironmentRecor
     env = design.environment
     if env is None:
         return None
-    return EnvironmentRecord(
-        pressure_Pa=env.pressure_Pa,
-        gas=env.gas,
-        accommodation=env.accommodation,
-        temperature_K=design.sink.temperature_K,
-        radiation=env.radiation,
-        sample_tilt_deg=None if env.sample is None else env.sample.tilt_deg,
-        surroundings_length_m=design.surroundings_length,
-        heat_shares={k: v / report.heat_out for k, v in report.heat_paths.items()},
+    return EnvironmentRecord.model_validate(
+        {
+            "pressure_Pa": env.pressure_Pa,
+            "gas": env.gas,
+            "accommodation": env.accommodation,
+            "temperature_K": design.sink.temperature_K,
+            "radiation": env.radiation,
+            "sample_tilt_deg": None if env.sample is None else env.sample.tilt_deg,
+            "surroundings_length_m": design.surroundings_length,
+            "heat_shares": {k: v / report.heat_out for k, v in report.heat_paths.items()},
+        }
     )
 
 

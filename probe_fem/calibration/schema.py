@@ -254,7 +254,9 @@ class EnvironmentRecord(_Strict):
     radiation: bool
     sample_tilt_deg: float | None = Field(default=None, ge=0, le=45, description="None: no sample")
     surroundings_length_m: float = Field(gt=0, le=0.1)
-    heat_shares: dict[str, float] = Field(description="share of the apex heat per path: sink, gas, radiation")
+    heat_shares: dict[Literal["sink", "gas_to_sample", "gas_to_surroundings", "radiation"], float] = Field(
+        description="share of the apex heat per path: the sink (root), gas to the sample or surroundings, radiation"
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> EnvironmentRecord:
@@ -430,6 +432,7 @@ class Calibration(_Strict):
             rows += [("tcr", r.tcr_per_K, 0.0, "1/K"), ("R_tip_over_R_self", r.R_tip_over_R_self, 0.0, "1")]
         if self.environment is not None:
             rows += [("pressure", self.environment.pressure_Pa, 0.0, "Pa")]
+            rows += [(f"heat_share_{k}", v, 0.0, "1") for k, v in self.environment.heat_shares.items()]
         if self.dynamics:
             d = self.dynamics
             rows += [

@@ -86,7 +86,7 @@ def _print(console: Console, sweep: PressureSweep) -> None:
     sample = "no sample" if env["sample"] is None else f"sample in contact, tilt {env['sample']['tilt_deg']:g}°"
     t = Table(title=f"{sweep.design} in {env['gas']} (accommodation {env['accommodation']:g}, {sample})")
     names = list(sweep.uhv.shares)
-    short = {"gas to the sample": "→ sample", "gas to the surroundings": "→ around", "radiation": "radiated"}
+    short = {"gas_to_sample": "→ sample", "gas_to_surroundings": "→ around", "radiation": "radiated"}
     for col in ("p (Pa)", "R_P (K/W)", "vs UHV", "τ1 (µs)", *(short.get(n, n) for n in names)):
         t.add_column(col, justify="right")
     for label, p in (("UHV", sweep.uhv), *((f"{p.pressure_Pa:.3g}", p) for p in sweep.points)):

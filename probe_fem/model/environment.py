@@ -28,8 +28,14 @@ from probe_fem.physics import conduction
 from probe_fem.physics.exchange import Surface, exterior, robin
 from probe_fem.physics.gas import GASES, gas_h, jump_coefficient, mean_free_path, radiation_h
 
-SAMPLE, SURROUNDINGS, RADIATION = "gas to the sample", "gas to the surroundings", "radiation"
-PATHS = (SAMPLE, SURROUNDINGS, RADIATION)
+SAMPLE, SURROUNDINGS, RADIATION = "gas_to_sample", "gas_to_surroundings", "radiation"
+PATHS = (SAMPLE, SURROUNDINGS, RADIATION)  # heat paths besides the "sink" (the root), as keys in every output
+LABELS = {
+    "sink": "sink (root)",
+    SAMPLE: "gas to the sample",
+    SURROUNDINGS: "gas to the surroundings",
+    RADIATION: "radiation",
+}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from probe_fem.model.environment import LABELS
 from probe_fem.plots.base import new_figure, save_figure
 from probe_fem.studies.environment import PressureSweep
 from probe_fem.studies.sensitivity import SobolResult
@@ -115,7 +116,7 @@ def figure_pressure_sweep(sweep: PressureSweep) -> Figure:
     top.legend(fontsize=8)
     top.set_title(f"{sweep.design}: R_P,UHV = {sweep.uhv.R_P:,.0f} K/W, τ₁,UHV = {sweep.uhv.tau1_s * 1e6:.3g} µs")
     for name in sweep.points[0].shares:
-        bottom.loglog(p, [max(pt.shares[name], 1e-9) for pt in sweep.points], "o-", label=name)
+        bottom.loglog(p, [max(pt.shares[name], 1e-9) for pt in sweep.points], "o-", label=LABELS.get(name, name))
     bottom.set_xlabel("pressure (Pa)")
     bottom.set_ylabel("share of the apex heat")
     bottom.set_ylim(1e-7, 1.5)
