@@ -248,7 +248,7 @@ def test_report_how_many_generated_calibrations_were_refused():
 @pytest.mark.parametrize("path", [SHIPPED, PACKAGED, *OLDER], ids=lambda p: p.name)
 def test_valid_files_of_every_schema_version_load(path):
     cal = Calibration.load(path)
-    assert cal.schema_version in ("1.0", "1.1", "1.2", "1.3")
+    assert cal.schema_version in ("1.0", "1.1", "1.2", "1.3", "1.4")
     assert violations(cal, json.loads(path.read_text())) == []
 
 
