@@ -318,3 +318,25 @@ def test_the_calibration_file_refuses_shares_that_do_not_add_up(tmp_path):
     bad.write_text(json.dumps(data))
     with pytest.raises(CalibrationError, match="convection"):
         Calibration.load(bad)
+
+
+def test_the_environment_command_prints_writes_and_refuses_bad_ranges(tmp_path, capsys):
+    import json
+
+    from probe_fem.cli.main import main
+
+    design = coarse_design_file(tmp_path / "tiny.toml", *TINY_SIZES)
+    out = tmp_path / "env"
+    argv = ["environment", str(design), "--quiet", "--pressures", "1Pa..1e5Pa", "--per-decade", "1"]
+    assert main([*argv, "--sample-tilt-deg", "12", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "good-enough vacuum: below" in text and "UHV" in text
+    data = json.loads((out / "environment.json").read_text())
+    assert [round(p["pressure_Pa"]) for p in data["points"]] == [1, 10, 100, 1000, 10000, 100000]
+    assert data["environment"]["sample"] == {"tilt_deg": 12.0} and 10 < data["good_vacuum_Pa"] < 1e4
+    assert (out / "environment.png").stat().st_size > 10_000
+    for bad in ("1e5Pa..1Pa", "1Pa", "1 bar..1atm", "0Pa..1atm"):
+        with pytest.raises(SystemExit) as caught:
+            main(["environment", str(design), "--pressures", bad])
+        assert caught.value.code == 2
+        assert "--pressures" in capsys.readouterr().err

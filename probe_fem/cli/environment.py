@@ -62,6 +62,7 @@ def cmd_environment(args: argparse.Namespace, design: Design, console: Console) 
     """Sweep, print, write environment.json and environment.png."""
     from probe_fem.design.schema import Environment
     from probe_fem.io import check_writable, write_json
+    from probe_fem.mesh.cache import checked_cache, default_cache
     from probe_fem.model.environment import design_in
     from probe_fem.plots.studies import plot_pressure_sweep
     from probe_fem.studies.environment import log_pressures, pressure_sweep
@@ -73,7 +74,10 @@ def cmd_environment(args: argparse.Namespace, design: Design, console: Console) 
         design = design_in(design, env)
     stages = Stages(quiet=args.quiet)
     low, high = args.pressures
-    sweep = pressure_sweep(design, log_pressures(low, high, args.per_decade), args.refine, args.tolerance, stages)
+    cache = checked_cache(default_cache())  # the mesh is calibrate's: a sweep after a calibrate does not re-mesh
+    sweep = pressure_sweep(
+        design, log_pressures(low, high, args.per_decade), args.refine, args.tolerance, stages, cache
+    )
     _print(console, sweep)
     files = [write_json(out / "environment.json", sweep.to_dict()), plot_pressure_sweep(sweep, out / "environment.png")]
     for f in files:

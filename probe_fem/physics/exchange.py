@@ -41,7 +41,10 @@ def exterior(p: np.ndarray, t: np.ndarray) -> Surface:
     opposite = np.concatenate([t[f[3]] for f in local])
     element = np.tile(np.arange(t.shape[1]), 4)
     key = np.sort(faces, axis=0).astype(np.int64)
-    _, first, count = np.unique(key, axis=1, return_index=True, return_counts=True)
+    n = p.shape[1]
+    if n < 2**21:  # one int64 per face: a 1-D sort, ~10× faster than unique over columns
+        key = (key[0] * n + key[1]) * n + key[2]
+    _, first, count = np.unique(key, axis=None if key.ndim == 1 else 1, return_index=True, return_counts=True)
     once = first[count == 1]
     tri, opp = faces[:, once], opposite[once]
     a, b, c = (p[:, tri[i]] for i in range(3))
