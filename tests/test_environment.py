@@ -340,3 +340,15 @@ def test_the_environment_command_prints_writes_and_refuses_bad_ranges(tmp_path, 
             main(["environment", str(design), "--pressures", bad])
         assert caught.value.code == 2
         assert "--pressures" in capsys.readouterr().err
+
+
+def test_a_fit_recovers_the_pressure_from_R_P():
+    """Inverse calibration over an environment key: the pressure that made an R_P is found again."""
+    from probe_fem.studies.evaluate import evaluate_point
+    from probe_fem.studies.fit import fit_design
+
+    raw = coarse(raw_reference())
+    raw["environment"] = {"pressure_Pa": 1e4, "sample": {"tilt_deg": 12.0}}
+    truth = evaluate_point(raw, {"environment.pressure_Pa": 3e4}, 1.0, 6)["R_P_K_per_W"]
+    result = fit_design(raw, {"environment.pressure_Pa": (1e3, 1e5)}, {"rp": (truth, 5.0)})
+    assert result.fitted[0] == pytest.approx(3e4, rel=0.01)
