@@ -80,10 +80,10 @@ def _renames_whole(targets: list[Path], final: bool) -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if held:
-        raise InterruptedAfterWriting(targets)
+    finally:  # a handler installed outside Python reads as None: Python's own is the nearest
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    if held:  # complete files; an intermediate one (a cache entry) is not a result the caller asked for
+        raise InterruptedAfterWriting(targets) if final else KeyboardInterrupt()
 
 
 def _umask() -> int:

@@ -52,7 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=pressure,
         default=None,
         help="gas pressure with its unit (Pa, kPa, mbar, Torr, atm), e.g. 1atm: the design's [environment] at "
-        "this pressure, or air (accommodation 0.9, radiation, no sample) if it has none",
+        "this pressure, or air (accommodation 0.9, radiation, no sample) if it has none; the design is named "
+        "<name>-<p>Pa and its measured R_P (held for its own surroundings) is not used",
     )
     c.add_argument(
         "--accuracy",

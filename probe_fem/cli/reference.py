@@ -17,8 +17,8 @@ HEADER = """# Commands
 Generated from the argument parsers by `python -m probe_fem.cli.reference` (a test checks that it is
 current). `probe-fem COMMAND --help` prints the same. Every command exits 0 on success, 2 on a bad input
 (one line per problem, nothing written), 1 on a failed computation or write, 130 on Ctrl-C (no result
-written: once a command has put its first result in place, it ignores Ctrl-C and finishes in a second or
-two); `probe-fem --debug COMMAND` shows tracebacks.
+written, except a study's table of finished points, from which it resumes: once a command has put its
+first result in place, it ignores Ctrl-C and finishes in a second or two); `probe-fem --debug COMMAND` shows tracebacks.
 """
 
 

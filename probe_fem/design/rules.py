@@ -122,17 +122,18 @@ def _check_emissivities(c: _Check, d: Design) -> None:
 
 
 def _check_sample_tilt(c: _Check, d: Design, half_foot: float) -> None:
-    """A sample touches the apex first: the tilt must stay below the tip's flank and the body's free end."""
+    """A sample touches the apex first: the tilt must stay below the angle under which the body's free end
+    sees the apex (tilted further, the end comes lower than the apex).  The tip's flank towards the free
+    end would touch only beyond the face angle, which is never below this one: the end lies beyond the
+    flank's foot."""
     env = d.environment
     if env is None or env.sample is None:
         return
-    flank = 90.0 - math.degrees(d.face_angle)
-    end = math.degrees(math.atan2(d.tip.height_m, d.tip.setback_m + half_foot))
-    limit, what = (flank, "tip's flank") if flank <= end else (end, "body's free end")
+    limit = math.degrees(math.atan2(d.tip.height_m, d.tip.setback_m + half_foot))
     if env.sample.tilt_deg >= limit:
         c.messages.append(
-            f"environment.sample.tilt_deg = {env.sample.tilt_deg!r}: the {what} would touch the sample before the "
-            f"apex; allowed [0, {limit:.3g})°"
+            f"environment.sample.tilt_deg = {env.sample.tilt_deg!r}: the body's free end would touch the sample "
+            f"before the apex; allowed [0, {limit:.3g})°"
         )
 
 

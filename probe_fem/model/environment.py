@@ -4,14 +4,17 @@ Each exposed triangle of the probe (every outer face but the root's) loses q = h
 surroundings, which are at the sink's temperature like the sample:
 
 * radiation, h = 4εσT³ with the emissivity of the material behind the face;
-* gas, h = k/(g + 2βλ) (:mod:`probe_fem.physics.gas`): a face whose outward normal points towards the
-  sample exchanges across its gap ``g`` to the sample plane (the plane through the probe's lowest point,
-  the apex, tilted by the mounting angle), up to the surroundings length ``L``; the other faces, and every
-  face without a sample, across ``L`` (default: the body's width) to the surroundings.
+* gas, h = k/(g + 2βλ) (:mod:`probe_fem.physics.gas`): the share n·d of a face's area that faces the
+  sample (n its outward normal, d the direction to the sample) exchanges across its gap ``g`` to the
+  sample plane (the plane through the probe's lowest point, the apex, tilted by the mounting angle) if
+  the gap is below the surroundings length ``L``; the rest of its area, and every face without a
+  sample, across ``L`` (default: the body's width) to the surroundings.
 
-The gas holds no heat (its diffusion time across a micrometre gap is ~50 ns, far below the probe's
-microseconds) and moves no heat by convection.  The exposed surface and its gaps are computed once per
-mesh; a new pressure re-assembles only the gas matrix (no re-meshing, no new conduction matrix).
+The gas holds no heat and moves none by convection: exact enough across a gap to the sample (its
+diffusion time across 1 µm is ~50 ns), an approximation for the surroundings, whose diffusion time L²/α
+(6.5 µs for 12 µm, 210 µs for 68 µm) is of the order of the probe's τ₁.  The exposed surface and its
+gaps are computed once per mesh; a new pressure re-assembles only the boundary matrices (no re-meshing,
+no new conduction matrix).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from probe_fem.design.schema import Design, Environment
+from probe_fem.design.schema import Design, DesignError, Environment
 from probe_fem.mesh.probe import ProbeMesh, element_materials
 from probe_fem.physics import conduction
 from probe_fem.physics.exchange import Surface, exterior, robin
@@ -44,8 +47,9 @@ class ExposedSurface:
 
     surface: Surface
     emissivity: np.ndarray  # per triangle: its material's (0 without radiation)
-    gap: np.ndarray  # 3 × nf: gas gap at each edge midpoint, m (to the sample, or the surroundings length)
-    to_sample: np.ndarray  # per triangle: its gas exchange goes to the sample
+    gap: np.ndarray  # 3 × nf: gas gap to the sample plane at each edge midpoint, m (capped at ``far``)
+    facing: np.ndarray  # per triangle: the share of its area that faces the sample within reach, n·d ∈ [0, 1]
+    far: float  # gas gap to the surroundings, m
     n_nodes: int
 
 
@@ -56,27 +60,37 @@ def sample_direction(tilt_deg: float) -> np.ndarray:
 
 
 def exposed_surface(design: Design, pm: ProbeMesh, sink: np.ndarray) -> ExposedSurface:
-    """The exposed surface of a meshed probe (every exterior face not on the root) for ``design.environment``."""
+    """The exposed surface of a meshed probe (every exterior face not on the root) for ``design.environment``.
+
+    A triangle whose normal n makes n·d > 0 with the direction d to the sample faces it with the projected
+    share n·d of its area (the parallel-plate approximation: flux k/g per projected area), within reach if
+    its mean gap is below the surroundings length; the rest of its area exchanges with the surroundings."""
     env = design.environment
     assert env is not None, "a design without [environment] has no exchange"
     m = pm.mesh.skfem
     outer = exterior(m.p, m.t)
     on_sink = np.asarray(np.isin(outer.tri, sink).all(axis=0), dtype=bool)
     s = outer.select(~on_sink)
-    names, index = element_materials(design, pm)
-    eps = np.array([design.materials[n].emissivity or 0.0 for n in names])[index] if env.radiation else None
     far = design.surroundings_length
     gap = np.full(s.midpoints.shape[1:], far)
-    to_sample = np.zeros(s.area.size, dtype=bool)
+    facing = np.zeros(s.area.size)
     if env.sample is not None:
         d = sample_direction(env.sample.tilt_deg)
-        height = np.einsum("i,iqf->qf", d, s.midpoints)
-        g = np.maximum(float((d @ m.p).max()) - height, 0.0)  # the plane touches the lowest point
-        facing = d @ s.normal > 0
-        to_sample = facing & (g.mean(axis=0) < far)
-        gap = np.where(to_sample, np.minimum(g, far), far)
-    emissivity = np.zeros(s.area.size) if eps is None else eps[s.element]
-    return ExposedSurface(s, emissivity, gap, to_sample, m.p.shape[1])
+        g = np.maximum(float((d @ m.p).max()) - np.einsum("i,iqf->qf", d, s.midpoints), 0.0)  # plane at the apex
+        facing = np.where(g.mean(axis=0) < far, np.clip(d @ s.normal, 0.0, 1.0), 0.0)
+        gap = np.minimum(g, far)
+    emissivity = _emissivities(design, pm)[s.element] if env.radiation else np.zeros(s.area.size)
+    return ExposedSurface(s, emissivity, gap, facing, far, m.p.shape[1])
+
+
+def _emissivities(design: Design, pm: ProbeMesh) -> np.ndarray:
+    """Emissivity per element from its material (the design's rules require one for every material used)."""
+    names, index = element_materials(design, pm)
+    values = [design.materials[n].emissivity for n in names]
+    missing = sorted({n for n, v in zip(names, values) if v is None})
+    if missing:
+        raise DesignError([f"materials.{n}.emissivity: missing; radiation needs it" for n in missing], design.name)
+    return np.array(values, dtype=float)[index]
 
 
 def exchange_matrices(
@@ -87,10 +101,13 @@ def exchange_matrices(
     p = env.pressure_Pa if pressure_Pa is None else pressure_Pa
     out: dict[str, sp.csr_matrix] = {}
     if p > 0:
-        h = gas_h(GASES[env.gas], ex.gap, p, temperature_K, env.accommodation)
-        for name, keep in ((SAMPLE, ex.to_sample), (SURROUNDINGS, ~ex.to_sample)):
+        gas = GASES[env.gas]
+        h_sample = ex.facing * gas_h(gas, ex.gap, p, temperature_K, env.accommodation)
+        h_around = (1.0 - ex.facing) * gas_h(gas, np.array(ex.far), p, temperature_K, env.accommodation)
+        for name, h, keep in ((SAMPLE, h_sample, ex.facing > 0), (SURROUNDINGS, h_around, ex.facing < 1)):
             if keep.any():
-                out[name] = robin(ex.n_nodes, ex.surface.select(keep), h[:, keep])
+                h_mid = np.ascontiguousarray(np.broadcast_to(h, ex.gap.shape)[:, keep])
+                out[name] = robin(ex.n_nodes, ex.surface.select(keep), h_mid)
     if env.radiation and np.any(ex.emissivity > 0):
         h_rad = np.broadcast_to(radiation_h(ex.emissivity, temperature_K), ex.gap.shape)
         out[RADIATION] = robin(ex.n_nodes, ex.surface, np.ascontiguousarray(h_rad))
@@ -110,21 +127,25 @@ def with_environment(
 
 
 def with_pressure(design: Design, pressure_Pa: float) -> Design:
-    """The design at another pressure; a design without [environment] gets the default one (air, a = 0.9,
-    radiation, no sample) at that pressure."""
+    """The design at another pressure, named ``<name>-<p>Pa``; a design without [environment] gets the default
+    one (air, a = 0.9, radiation, no sample).  A measured R_P holds for the design's own surroundings, so
+    it is dropped: the calibration's R_P is then the FEM's (a measured S_TC does not depend on the gas)."""
     env = (design.environment or Environment()).model_dump() | {"pressure_Pa": pressure_Pa}
-    return design_in(design, env)
+    measured = design.measured.model_dump() | {"R_P_K_per_W": None, "R_P_uncertainty_K_per_W": None}
+    name = f"{design.name}-{pressure_Pa:g}Pa".replace("+", "")[-64:].lstrip("-.") or design.name
+    return design_in(design, env, name=name, measured=measured)
 
 
-def design_in(design: Design, environment: dict | None) -> Design:
-    """The design in another environment (a mapping of :class:`Environment` fields), validated with every rule."""
+def design_in(design: Design, environment: dict | None, **other: object) -> Design:
+    """The design in another environment (a mapping of :class:`Environment` fields; ``other``: further
+    top-level fields to replace), validated with every rule."""
     from pydantic import ValidationError
 
     from probe_fem.design.messages import format_errors
     from probe_fem.design.schema import DesignError
 
     try:
-        return Design.model_validate(design.model_dump() | {"environment": environment})
+        return Design.model_validate(design.model_dump() | {"environment": environment} | other)
     except ValidationError as exc:
         raise DesignError(format_errors(exc, {}), design.name) from None
 

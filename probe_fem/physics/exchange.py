@@ -1,8 +1,9 @@
 """Boundary exchange q = h (T − T_ambient) on a mesh's exposed surface: the Robin term ∫ h φ_i φ_j dS.
 
 Works on any tetrahedral mesh (the analytic fins of the tests and the probe share it).  ``h`` is given
-at the three edge midpoints of every triangle, the rule that integrates P1 products exactly for a
-linear h; the heat leaving through a matrix H for a rise T is 1ᵀ H T (W).
+at the three edge midpoints of every triangle: that rule (degree 2) integrates the P1 products exactly
+for a constant h, and to second order for a varying one; the heat leaving through a matrix H for a rise
+T is 1ᵀ H T (W).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """R_P, τ₁ and the heat's paths against gas pressure, from one meshed and assembled model.
 
 The mesh, the conduction and heat-capacity matrices and the exposed surface with its gaps are built once;
-each pressure re-assembles only the gas exchange (boundary triangles), then solves.  The "good enough
+each pressure re-assembles only the exchange matrices (boundary triangles), then solves.  The "good enough
 vacuum" is the pressure below which R_P stays within a tolerance (default 0.1 %) of its UHV value (no gas,
 radiation as the design says), found by bisection on log p with full solves.
 """
@@ -84,13 +84,15 @@ class _Solver:
         self.surface = exposed_surface(d, model.probe, model.problem.sink)
         self.M = transient.capacity_matrix(model.problem, dynamics.heat_capacity(model))
 
-    def point(self, pressure_Pa: float) -> PressurePoint:
+    def point(self, pressure_Pa: float, modes: bool = True) -> PressurePoint:
+        """R_P, heat shares and (``modes``) τ₁ at one pressure; without modes τ₁ is NaN."""
         prob = conduction.with_exchange(
             self.model.problem, exchange_matrices(self.surface, self.env, self.T, pressure_Pa)
         )
         res = conduction.solve(prob)
-        ts = transient.ThermalSystem.of(prob, self.M)
-        tau1 = float(transient.modes(ts, 3).tau.max())
+        tau1 = math.nan
+        if modes:
+            tau1 = float(transient.modes(transient.ThermalSystem.of(prob, self.M), 3).tau.max())
         shares = {k: res.heat_paths.get(k, 0.0) / res.heat_out for k in ("sink", *PATHS)}
         return PressurePoint(pressure_Pa, float(prob.sensor @ res.T) / prob.power, tau1, shares)
 
@@ -123,7 +125,8 @@ def pressure_sweep(
 
 
 def _threshold(solver: _Solver, sweep: PressureSweep) -> float | None:
-    """Bisection on log p between the last point within the tolerance and the first beyond it (to 1 % in p)."""
+    """Bisection on log p between the last point within the tolerance and the first beyond it, to 1 % in p;
+    returns the lower end (a pressure at which R_P is still within the tolerance)."""
     inside = [abs(sweep.change(p)) <= sweep.tolerance for p in sweep.points]
     cross = next((i for i in range(1, len(inside)) if inside[i - 1] and not inside[i]), None)
     if cross is None:
@@ -131,11 +134,11 @@ def _threshold(solver: _Solver, sweep: PressureSweep) -> float | None:
     lo, hi = math.log(sweep.points[cross - 1].pressure_Pa), math.log(sweep.points[cross].pressure_Pa)
     while hi - lo > math.log(1.01):
         mid = 0.5 * (lo + hi)
-        if abs(sweep.change(solver.point(math.exp(mid)))) <= sweep.tolerance:
+        if abs(sweep.change(solver.point(math.exp(mid), modes=False))) <= sweep.tolerance:
             lo = mid
         else:
             hi = mid
-    return math.exp(0.5 * (lo + hi))
+    return math.exp(lo)
 
 
 def log_pressures(low_Pa: float, high_Pa: float, per_decade: int = 2) -> list[float]:
