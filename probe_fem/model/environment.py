@@ -29,7 +29,7 @@ from probe_fem.design.schema import Design, DesignError, Environment
 from probe_fem.mesh.probe import ProbeMesh, element_materials
 from probe_fem.physics import conduction
 from probe_fem.physics.exchange import Surface, exterior, robin
-from probe_fem.physics.gas import GASES, gas_h, jump_coefficient, mean_free_path, radiation_h
+from probe_fem.physics.gas import GASES, gas_h, radiation_h
 
 SAMPLE, SURROUNDINGS, RADIATION = "gas_to_sample", "gas_to_surroundings", "radiation"
 PATHS = (SAMPLE, SURROUNDINGS, RADIATION)  # heat paths besides the "sink" (the root), as keys in every output
@@ -142,25 +142,11 @@ def design_in(design: Design, environment: dict | None, **other: object) -> Desi
     from pydantic import ValidationError
 
     from probe_fem.design.messages import format_errors
-    from probe_fem.design.schema import DesignError
 
     try:
         return Design.model_validate(design.model_dump() | {"environment": environment} | other)
     except ValidationError as exc:
         raise DesignError(format_errors(exc, {}), design.name) from None
-
-
-def gas_summary(env: Environment, temperature_K: float) -> dict[str, float | str]:
-    """The gas's figures at the environment's pressure: mean free path (m), β, h across 1 µm (W/(m²·K))."""
-    gas = GASES[env.gas]
-    lam = mean_free_path(gas, env.pressure_Pa, temperature_K)
-    return {
-        "gas": env.gas,
-        "origin": gas.origin,
-        "mean_free_path_m": lam,
-        "jump_coefficient": jump_coefficient(gas, env.accommodation),
-        "h_across_1um_W_m2K": float(gas_h(gas, np.array(1e-6), env.pressure_Pa, temperature_K, env.accommodation)),
-    }
 
 
 __all__ = [
