@@ -85,6 +85,11 @@ def cmd_environment(args: argparse.Namespace, design: Design, console: Console) 
     return 0
 
 
+def _short(pressure_Pa: float) -> str:
+    """A pressure in at most 7 characters: 0.0318, 101, 1.01e5."""
+    return f"{pressure_Pa:.3g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
 def _print(console: Console, sweep: PressureSweep) -> None:
     env = sweep.environment
     sample = "no sample" if env["sample"] is None else f"sample in contact, tilt {env['sample']['tilt_deg']:g}°"
@@ -93,7 +98,7 @@ def _print(console: Console, sweep: PressureSweep) -> None:
     short = {"gas_to_sample": "→ sample", "gas_to_surroundings": "→ around", "radiation": "radiated"}
     for col in ("p (Pa)", "R_P (K/W)", "vs UHV", "τ1 (µs)", *(short.get(n, n) for n in names)):
         t.add_column(col, justify="right")
-    for label, p in (("UHV", sweep.uhv), *((f"{p.pressure_Pa:.3g}", p) for p in sweep.points)):
+    for label, p in (("UHV", sweep.uhv), *((_short(p.pressure_Pa), p) for p in sweep.points)):
         t.add_row(
             label,
             f"{p.R_P:,.0f}",
