@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from probe_fem import paper
-from probe_fem.cli.common import EXIT_BAD_INPUT, bounded, design_options, fraction, frequency, positive
+from probe_fem.cli.common import EXIT_BAD_INPUT, bounded, design_options, fraction, frequency, positive, pressure
 from probe_fem.cli.common import error as _error
 from probe_fem.cli.common import quantity_table as _quantity_table
 from probe_fem.io import check_writable
@@ -380,17 +380,6 @@ def cmd_modulation(args: argparse.Namespace, design: Design, console: Console) -
         f"(thermocouple mean delay {dyn.rom.mean_delay * 1e6:.3g} µs, t63 {dyn.t63 * 1e6:.3g} µs)"
     )
     return 0 if v.ok else 1
-
-
-def pressure(text: str) -> float:
-    """argparse type: a pressure with its unit, in Pa."""
-    from probe_fem.errors import InputError
-    from probe_fem.units import parse_pressure
-
-    try:
-        return parse_pressure(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _paths(r: SteadyReport) -> dict[str, float]:

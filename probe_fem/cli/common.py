@@ -56,6 +56,17 @@ positive = bounded(float, 0, None, lo_open=True)
 fraction = bounded(float, 0, 1, lo_open=True, hi_open=True)
 
 
+def pressure(text: str) -> float:
+    """argparse type: a pressure with its unit, in Pa."""
+    from probe_fem.errors import InputError
+    from probe_fem.units import parse_pressure
+
+    try:
+        return parse_pressure(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def design_options(sp: argparse.ArgumentParser) -> None:
     """DESIGN, --out, --refine, --quiet: the options of every command on a design."""
     sp.add_argument(

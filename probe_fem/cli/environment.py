@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from probe_fem.cli.calibrate import pressure
-from probe_fem.cli.common import bounded, design_options
+from probe_fem.cli.common import bounded, design_options, pressure
 from probe_fem.progress import Stages
 
 if TYPE_CHECKING:
